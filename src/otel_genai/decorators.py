@@ -1,0 +1,139 @@
+"""``@workflow``, ``@task``, ``@agent`` and ``@tool`` for user code.
+
+Each is a ``wrapt.FunctionWrapper``: methods, classmethods and staticmethods bind as usual, and ``inspect`` sees the
+original function's kind (coroutine / generator / async generator function), so frameworks that dispatch on it
+keep working. At call time the span starts, the function runs with the span current, and whatever it returned goes
+to the engine (:mod:`otel_genai.lifecycle`), which ends the span when that result is consumed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+import wrapt
+from opentelemetry import trace
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.trace import Span, SpanKind
+
+from otel_genai import content
+from otel_genai.lifecycle import Observer, call_in_span, start_run
+from otel_genai.version import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+INPUT = "otel_genai.input"
+OUTPUT = "otel_genai.output"
+SPAN_TYPE = "otel_genai.span.type"
+
+_tracer = trace.get_tracer("otel_genai", __version__)
+
+
+class _ValueObserver(Observer):
+    """Records the final value (tool result / function output) when content capture is on."""
+
+    __slots__ = ("attribute",)
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    def on_value(self, span: Span, value: Any) -> None:
+        span.set_attribute(self.attribute, content.to_json(value))
+
+
+_TOOL_RESULT = _ValueObserver(gen_ai.GEN_AI_TOOL_CALL_RESULT)
+_OUTPUT = _ValueObserver(OUTPUT)
+
+
+def _arguments(fn: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    try:
+        bound = inspect.signature(fn).bind_partial(*args, **kwargs)
+        return dict(bound.arguments)
+    except (TypeError, ValueError):
+        return {"args": list(args), "kwargs": kwargs}
+
+
+class _SpanSpec:
+    """What a decorator puts on its spans; built once per decorated function."""
+
+    __slots__ = ("attributes", "input_attribute", "name", "output_observer")
+
+    def __init__(self, span_type: str, name: str) -> None:
+        attributes: dict[str, Any] = {SPAN_TYPE: span_type}
+        if span_type == "workflow":
+            self.name = f"invoke_workflow {name}"
+            attributes[gen_ai.GEN_AI_OPERATION_NAME] = "invoke_workflow"
+            attributes[gen_ai.GEN_AI_WORKFLOW_NAME] = name
+        elif span_type == "agent":
+            self.name = f"invoke_agent {name}"
+            attributes[gen_ai.GEN_AI_OPERATION_NAME] = "invoke_agent"
+            attributes[gen_ai.GEN_AI_AGENT_NAME] = name
+        elif span_type == "tool":
+            self.name = f"execute_tool {name}"
+            attributes[gen_ai.GEN_AI_OPERATION_NAME] = "execute_tool"
+            attributes[gen_ai.GEN_AI_TOOL_NAME] = name
+            attributes[gen_ai.GEN_AI_TOOL_TYPE] = "function"
+        else:
+            self.name = name
+        self.attributes = attributes
+        is_tool = span_type == "tool"
+        self.input_attribute = gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS if is_tool else INPUT
+        self.output_observer = _TOOL_RESULT if is_tool else _OUTPUT
+
+
+def _decorator(span_type: str, fn: Callable[..., Any] | None, name: str | None) -> Any:
+    def decorate(fn: F) -> F:
+        target = fn.__func__ if isinstance(fn, (classmethod, staticmethod)) else fn
+        spec = _SpanSpec(span_type, name or getattr(target, "__name__", None) or span_type)
+
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+            attributes, observer = spec.attributes, None
+            if content.capture_mode().on_span:
+                attributes = dict(attributes)
+                attributes[spec.input_attribute] = content.to_json(_arguments(wrapped, instance, args, kwargs))
+                observer = spec.output_observer
+            run = start_run(_tracer, spec.name, SpanKind.INTERNAL, attributes, observer)
+            return call_in_span(run, wrapped, args, kwargs)
+
+        if isinstance(fn, (classmethod, staticmethod)):
+            return type(fn)(wrapt.FunctionWrapper(target, wrapper))  # type: ignore[return-value]
+        return wrapt.FunctionWrapper(fn, wrapper)  # type: ignore[return-value]
+
+    return decorate if fn is None else decorate(fn)
+
+
+@overload
+def workflow(fn: F) -> F: ...
+@overload
+def workflow(*, name: str | None = None) -> Callable[[F], F]: ...
+def workflow(fn: Any = None, *, name: str | None = None) -> Any:
+    """Trace a call as ``invoke_workflow {name}``: the top of an LLM application's unit of work."""
+    return _decorator("workflow", fn, name)
+
+
+@overload
+def task(fn: F) -> F: ...
+@overload
+def task(*, name: str | None = None) -> Callable[[F], F]: ...
+def task(fn: Any = None, *, name: str | None = None) -> Any:
+    """Trace a call as a span named ``{name}``: a step inside a workflow or agent."""
+    return _decorator("task", fn, name)
+
+
+@overload
+def agent(fn: F) -> F: ...
+@overload
+def agent(*, name: str | None = None) -> Callable[[F], F]: ...
+def agent(fn: Any = None, *, name: str | None = None) -> Any:
+    """Trace a call as ``invoke_agent {name}``."""
+    return _decorator("agent", fn, name)
+
+
+@overload
+def tool(fn: F) -> F: ...
+@overload
+def tool(*, name: str | None = None) -> Callable[[F], F]: ...
+def tool(fn: Any = None, *, name: str | None = None) -> Any:
+    """Trace a call as ``execute_tool {name}``; arguments and result are captured only when content capture is on."""
+    return _decorator("tool", fn, name)

@@ -1,0 +1,473 @@
+"""The result-wrapping engine: where every span of otel-genai ends.
+
+A traced call starts a span and hands whatever the call returned to :func:`wrap_result`, which gives back an object
+of the same kind whose consumption ends the span, exactly once, on every path:
+
+* a plain value ends the span at once;
+* a coroutine ends it when awaited; an ``asyncio.Future`` when done;
+* a generator / async generator is re-yielded item by item by a generator of the same kind;
+* any other iterator, async iterator or awaitable (an SDK stream object) is wrapped in a transparent proxy that
+  keeps ``isinstance``, attribute access and the ``with`` / ``async with`` protocols.
+
+Context rule: a generator's body runs in a private :class:`contextvars.Context`, copied from the caller's when the
+result was wrapped and with the span current in it. Each resumption runs there through ``Context.run``, so the span
+is current exactly while code that belongs to it runs, the caller's context is never touched, and no context token
+is ever held across a ``yield``: whichever task or thread iterates, closes or finalizes the result, nothing is
+detached in a foreign context. Coroutines and plain calls attach and detach in one frame, as usual.
+
+Outcomes are recorded on the span as ``otel_genai.outcome`` (see :class:`Outcome`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from otel_genai.context_attributes import context_attributes
+
+logger = logging.getLogger(__name__)
+
+OUTCOME = "otel_genai.outcome"
+STREAM_ITEMS = "otel_genai.stream.items"
+ERROR_TYPE = "error.type"
+
+
+class Outcome:
+    """Values of ``otel_genai.outcome``: how a streamed or awaited result ended."""
+
+    COMPLETED = "completed"  # exhausted / awaited to the end
+    STOPPED_EARLY = "stopped_early"  # the consumer closed it (break, close(), with-exit) before the end
+    ABANDONED = "abandoned"  # dropped unfinished and garbage-collected
+    CANCELLED = "cancelled"  # asyncio cancellation reached it
+    ERROR = "error"  # an exception escaped it
+
+
+class Observer:
+    """Per-call hooks an instrumentor passes to :func:`start_run`; override what you need.
+
+    Every hook is guarded: an exception in one is logged at debug level and never reaches the user.
+    """
+
+    def on_item(self, item: Any) -> None:
+        """Each streamed item, before the consumer gets it. Runs per chunk: keep it cheap."""
+
+    def on_value(self, span: Span, value: Any) -> None:
+        """The final plain value of the call (after awaiting, for a coroutine), just before the span ends."""
+
+    def on_end(self, span: Span, error: BaseException | None) -> None:
+        """Once, just before the span ends, with the error that ended it or None."""
+
+
+def _error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+class SpanRun:
+    """One started span and the one place that ends it."""
+
+    __slots__ = ("_open", "_private", "items", "observer", "otel_context", "span")
+
+    def __init__(self, span: Span, otel_ctx: otel_context.Context, observer: Observer | None = None) -> None:
+        self.span = span
+        self.otel_context = otel_ctx  # the caller's context at start, with the span current
+        self.observer = observer
+        self.items = 0
+        self._open = True
+        self._private: contextvars.Context | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def private_context(self) -> contextvars.Context:
+        """The contextvars.Context a generator body runs in: the caller's, now, with the span current."""
+        ctx = self._private
+        if ctx is None:
+            ctx = self._private = contextvars.copy_context()
+            ctx.run(otel_context.attach, self.otel_context)  # the token dies with the private context
+        return ctx
+
+    def on_item(self, item: Any) -> None:
+        self.items += 1
+        observer = self.observer
+        if observer is not None:
+            try:
+                observer.on_item(item)
+            except Exception:
+                logger.debug("otel-genai: on_item hook failed", exc_info=True)
+
+    def end(self, outcome: str | None = None, error: BaseException | None = None) -> None:
+        """End the span once; later calls do nothing."""
+        if not self._open:
+            return
+        self._open = False
+        span = self.span
+        try:
+            if self.observer is not None:
+                try:
+                    self.observer.on_end(span, error)
+                except Exception:
+                    logger.debug("otel-genai: on_end hook failed", exc_info=True)
+            if error is not None:
+                if isinstance(error, asyncio.CancelledError):
+                    outcome = Outcome.CANCELLED
+                else:
+                    outcome = Outcome.ERROR
+                    span.set_attribute(ERROR_TYPE, _error_type(error))
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, str(error) or type(error).__name__))
+            if outcome is not None:
+                span.set_attribute(OUTCOME, outcome)
+                if self.items:
+                    span.set_attribute(STREAM_ITEMS, self.items)
+            span.end()
+        except Exception:
+            logger.debug("otel-genai: ending span failed", exc_info=True)
+
+    def end_with(self, error: BaseException) -> None:
+        """End after ``error`` escaped the result; GeneratorExit is the consumer stopping, not an error."""
+        if isinstance(error, GeneratorExit):
+            self.end(Outcome.STOPPED_EARLY)
+        else:
+            self.end(error=error)
+
+    def __del__(self) -> None:
+        if self._open:
+            self.end(Outcome.ABANDONED)
+
+
+def start_run(
+    tracer: trace.Tracer,
+    name: str,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: dict[str, Any] | None = None,
+    observer: Observer | None = None,
+) -> SpanRun | None:
+    """Start a span under the current context, or return None when instrumentation is suppressed or fails."""
+    if not is_instrumentation_enabled():
+        return None
+    try:
+        parent = otel_context.get_current()
+        extra = context_attributes(parent)
+        if extra:
+            attributes = {**extra, **attributes} if attributes else dict(extra)
+        span = tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
+        return SpanRun(span, trace.set_span_in_context(span, parent), observer)
+    except Exception:
+        logger.debug("otel-genai: starting span %r failed", name, exc_info=True)
+        return None
+
+
+def call_in_span(run: SpanRun | None, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """Call ``fn`` with the span current, then hand its result to :func:`wrap_result`."""
+    if run is None:
+        return fn(*args, **kwargs)
+    token = otel_context.attach(run.otel_context)
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+    finally:
+        otel_context.detach(token)
+    return wrap_result(run, result)
+
+
+def wrap_result(run: SpanRun, result: Any) -> Any:
+    """Return an object like ``result`` whose consumption ends ``run``'s span (see the module docstring)."""
+    try:
+        if inspect.isgenerator(result):
+            return _traced_generator(run, result)
+        if inspect.isasyncgen(result):
+            return _traced_async_generator(run, result)
+        if inspect.iscoroutine(result):
+            return _traced_coroutine(run, result)
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(run_end_future(run))
+            return result
+        cls = type(result)
+        if hasattr(cls, "__anext__"):
+            return TracedAsyncIterator(result, run)
+        if hasattr(cls, "__next__"):
+            return TracedIterator(result, run)
+        if hasattr(cls, "__await__"):
+            return TracedAwaitable(result, run)
+        if run.observer is not None:
+            run.observer.on_value(run.span, result)
+    except Exception:
+        logger.debug("otel-genai: wrapping result failed", exc_info=True)
+    run.end()
+    return result
+
+
+def run_end_future(run: SpanRun) -> Callable[[asyncio.Future], None]:
+    def done(future: asyncio.Future) -> None:
+        if future.cancelled():
+            run.end(Outcome.CANCELLED)
+        else:
+            exc = future.exception()
+            if exc is None:
+                run.end()
+            else:
+                run.end(error=exc)
+
+    return done
+
+
+class _Resume:
+    """Finish awaiting ``it`` (an awaitable's iterator) whose first step, run inside ``ctx``, yielded ``pending``.
+
+    The engine takes each awaitable's first step itself, inside the private context: when that step already
+    produces the item (the common case for streams whose data is buffered) no awaiting happens at all. Only an
+    awaitable that really suspends is driven through this object, every further step again inside ``ctx``.
+    """
+
+    __slots__ = ("_it", "_pending", "_run")
+
+    def __init__(self, ctx: contextvars.Context, it: Any, pending: Any) -> None:
+        self._run = ctx.run
+        self._it = it
+        self._pending = pending
+
+    def __await__(self) -> _Resume:
+        return self
+
+    def __iter__(self) -> _Resume:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        pending = self._pending
+        if pending is not _NOTHING:
+            self._pending = _NOTHING
+            return pending
+        return self._run(self._it.send, value)
+
+    def throw(self, *exc: Any) -> Any:
+        self._pending = _NOTHING
+        return self._run(self._it.throw, *exc)
+
+    def close(self) -> None:
+        self._pending = _NOTHING
+        return self._run(self._it.close)
+
+
+_NOTHING = object()
+
+
+async def _await_in(ctx: contextvars.Context, awaitable: Any) -> Any:
+    """``await awaitable`` with each of its steps run inside ``ctx``."""
+    it = awaitable.__await__()
+    try:
+        pending = ctx.run(it.send, None)
+    except StopIteration as done:
+        return done.value
+    return await _Resume(ctx, it, pending)
+
+
+def _traced_generator(run: SpanRun, gen: Any) -> Any:
+    """Re-yield ``gen`` step by step in the span's private context (send/throw/close and return value pass)."""
+    step = run.private_context().run
+    op, arg = gen.send, None
+    try:
+        while True:
+            try:
+                item = step(op, arg)
+            except StopIteration as stop:
+                run.end(Outcome.COMPLETED)
+                return stop.value
+            run.on_item(item)
+            try:
+                arg = yield item
+            except GeneratorExit:
+                step(gen.close)
+                run.end(Outcome.STOPPED_EARLY)
+                raise
+            except BaseException as exc:  # thrown in by the consumer: pass it on
+                op, arg = gen.throw, exc
+            else:
+                op = gen.send
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+
+
+async def _traced_async_generator(run: SpanRun, agen: Any) -> Any:
+    """The async twin of :func:`_traced_generator`: no await of its own between items, so nothing is buffered."""
+    ctx = run.private_context()
+    step = ctx.run
+    op, arg = agen.asend, None
+    try:
+        while True:
+            try:
+                awaiting = op(arg)  # asend/athrow objects are their own iterators
+                try:
+                    pending = step(awaiting.send, None)
+                except StopIteration as done:
+                    item = done.value
+                else:
+                    item = await _Resume(ctx, awaiting, pending)
+            except StopAsyncIteration:
+                run.end(Outcome.COMPLETED)
+                return
+            run.on_item(item)
+            try:
+                arg = yield item
+            except GeneratorExit:
+                await _await_in(ctx, agen.aclose())
+                run.end(Outcome.STOPPED_EARLY)
+                raise
+            except BaseException as exc:
+                op, arg = agen.athrow, exc
+            else:
+                op = agen.asend
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+
+
+async def _traced_coroutine(run: SpanRun, awaitable: Any) -> Any:
+    """Await with the span current (attach and detach in this one frame); a streamed result keeps the span open."""
+    token = otel_context.attach(run.otel_context)
+    try:
+        result = await awaitable
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+    finally:
+        otel_context.detach(token)
+    return wrap_result(run, result)
+
+
+class TracedIterator(wrapt.ObjectProxy):
+    """Proxy for an iterator object (e.g. ``openai.Stream``): ends the span at exhaustion, error, close or exit."""
+
+    def __init__(self, wrapped: Any, run: SpanRun) -> None:
+        super().__init__(wrapped)
+        self._self_run = run
+        self._self_step = run.private_context().run
+
+    def __iter__(self) -> TracedIterator:
+        return self
+
+    def __next__(self) -> Any:
+        run = self._self_run
+        try:
+            item = self._self_step(self.__wrapped__.__next__)
+        except StopIteration:
+            run.end(Outcome.COMPLETED)
+            raise
+        except BaseException as exc:
+            run.end_with(exc)
+            raise
+        run.on_item(item)
+        return item
+
+    def close(self) -> Any:
+        close = self.__wrapped__.close  # AttributeError, as without us, before the span is touched
+        try:
+            return close()
+        finally:
+            self._self_run.end(Outcome.STOPPED_EARLY)
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            run = self._self_run
+            run.end(Outcome.STOPPED_EARLY) if exc is None else run.end_with(exc)
+
+    def __copy__(self) -> Any:
+        raise NotImplementedError("a traced stream cannot be copied")
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        raise NotImplementedError("a traced stream cannot be pickled")
+
+
+class TracedAsyncIterator(wrapt.ObjectProxy):
+    """Proxy for an async iterator object (e.g. ``openai.AsyncStream``)."""
+
+    def __init__(self, wrapped: Any, run: SpanRun) -> None:
+        super().__init__(wrapped)
+        self._self_run = run
+        self._self_ctx = run.private_context()
+
+    def __aiter__(self) -> TracedAsyncIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        run = self._self_run
+        try:
+            item = await _await_in(self._self_ctx, self.__wrapped__.__anext__())
+        except StopAsyncIteration:
+            run.end(Outcome.COMPLETED)
+            raise
+        except BaseException as exc:
+            run.end_with(exc)
+            raise
+        run.on_item(item)
+        return item
+
+    async def close(self) -> Any:
+        close = self.__wrapped__.close
+        try:
+            return await close()
+        finally:
+            self._self_run.end(Outcome.STOPPED_EARLY)
+
+    async def aclose(self) -> Any:
+        aclose = self.__wrapped__.aclose
+        try:
+            return await aclose()
+        finally:
+            self._self_run.end(Outcome.STOPPED_EARLY)
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            run = self._self_run
+            run.end(Outcome.STOPPED_EARLY) if exc is None else run.end_with(exc)
+
+    def __copy__(self) -> Any:
+        raise NotImplementedError("a traced stream cannot be copied")
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        raise NotImplementedError("a traced stream cannot be pickled")
+
+
+class TracedAwaitable(wrapt.ObjectProxy):
+    """Proxy for an awaitable that is not a coroutine: awaiting it goes through :func:`_traced_coroutine`."""
+
+    def __init__(self, wrapped: Any, run: SpanRun) -> None:
+        super().__init__(wrapped)
+        self._self_run = run
+
+    def __await__(self) -> Any:
+        return _traced_coroutine(self._self_run, _await(self.__wrapped__)).__await__()
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
