@@ -1,0 +1,217 @@
+"""Wrappers shared by the OpenAI patches: one generic call wrapper, the raw-response and stream-helper fixes.
+
+Every wrapper first checks :data:`STATE` ``.enabled`` so that a bound method the SDK cached while we were
+instrumented (``with_raw_response`` captures ``resource.create`` once) passes straight through after
+``uninstrument()``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.trace import SpanKind
+
+from otel_genai.instrumentation._llm import LLMCallObserver, Telemetry, server_attributes, span_name
+from otel_genai.lifecycle import SpanRun, TracedAsyncIterator, TracedIterator, call_in_span, start_run, wrap_result
+
+logger = logging.getLogger(__name__)
+
+OPENAI = "openai"
+AZURE = "azure.ai.openai"
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+_AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com")
+_RUN = "_otel_genai_run"
+_PROXY = "_otel_genai_stream"
+
+
+class State:
+    __slots__ = ("enabled", "telemetry")
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.telemetry: Telemetry | None = None
+
+
+STATE = State()
+
+_server_cache: dict[tuple[type, str], tuple[str, dict[str, Any]]] = {}
+
+
+def client_attributes(resource: Any) -> tuple[str, dict[str, Any]]:
+    """(provider name, server attributes) of the client behind a resource, cached per (client class, base_url)."""
+    client = getattr(resource, "_client", None)
+    base_url = str(getattr(client, "base_url", ""))
+    key = (type(client), base_url)
+    cached = _server_cache.get(key)
+    if cached is None:
+        server = server_attributes(base_url) if base_url else {}
+        host = server.get("server.address", "")
+        azure = type(client).__name__.endswith("AzureOpenAI") or host.endswith(_AZURE_HOSTS)
+        cached = (AZURE if azure else OPENAI, server)
+        if len(_server_cache) < 256:
+            _server_cache[key] = cached
+    return cached
+
+
+class OpenAIObserver(LLMCallObserver):
+    """Base observer for OpenAI calls: unwraps a ``with_raw_response`` result before reading it."""
+
+    __slots__ = ()
+
+    def value(self, value: Any) -> None:
+        if type(value).__name__ == "LegacyAPIResponse":
+            value = value.parse()  # cached by the SDK: the caller's own parse() returns this same object
+        elif type(value).__name__ == "APIResponse":  # with_streaming_response: the body is the caller's to read
+            return
+        self.response(value)
+
+    def response(self, value: Any) -> None:
+        """The parsed response object of a non-stream call."""
+
+
+class Operation:
+    """How one patched method is traced: its operation name, observer class and request-side attributes.
+
+    ``request(kwargs) -> (attributes, stream)``; ``capture(observer, kwargs)`` fills the input content.
+    """
+
+    __slots__ = ("capture", "name", "observer_cls", "request")
+
+    def __init__(
+        self,
+        name: str,
+        observer_cls: type[OpenAIObserver],
+        request: Callable[[dict], tuple[dict[str, Any], bool]],
+        capture: Callable[[OpenAIObserver, dict], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.observer_cls = observer_cls
+        self.request = request
+        self.capture = capture
+
+    def start(self, telemetry: Telemetry, resource: Any, kwargs: dict) -> tuple[SpanRun | None, bool]:
+        provider, server = client_attributes(resource)
+        model = kwargs.get("model")
+        common: dict[str, Any] = {gen_ai.GEN_AI_OPERATION_NAME: self.name, gen_ai.GEN_AI_PROVIDER_NAME: provider}
+        if isinstance(model, str):
+            common[gen_ai.GEN_AI_REQUEST_MODEL] = model
+        else:
+            model = None
+        common.update(server)
+        attributes, stream = self.request(kwargs)
+        attributes.update(common)
+        observer = self.observer_cls(telemetry, common, stream)
+        if observer.capture is not None and self.capture is not None:
+            try:
+                self.capture(observer, kwargs)
+            except Exception:
+                logger.debug("otel-genai: capturing OpenAI input failed", exc_info=True)
+        run = start_run(telemetry.tracer, span_name(self.name, model), SpanKind.CLIENT, attributes, observer)
+        raw = False
+        if stream and run is not None:
+            headers = kwargs.get("extra_headers")
+            raw = isinstance(headers, dict) and headers.get(RAW_RESPONSE_HEADER) == "true"
+        return run, raw
+
+
+def call_wrapper(operation: Operation) -> Callable[..., Any]:
+    """A wrapt wrapper tracing ``operation`` (sync or async: the engine handles whatever the SDK returns)."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        telemetry = STATE.telemetry
+        if not STATE.enabled or telemetry is None or not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        try:
+            run, raw_stream = operation.start(telemetry, instance, kwargs)
+        except Exception:
+            logger.debug("otel-genai: starting OpenAI span failed", exc_info=True)
+            return wrapped(*args, **kwargs)
+        if raw_stream:
+            return _call_raw_stream(run, wrapped, args, kwargs)
+        return call_in_span(run, wrapped, args, kwargs)
+
+    return wrapper
+
+
+# -- with_raw_response(stream=True): the stream only exists once the caller parse()s the LegacyAPIResponse -------
+
+
+def _call_raw_stream(run: SpanRun, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    token = otel_context.attach(run.otel_context)
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+    finally:
+        otel_context.detach(token)
+    if inspect.iscoroutine(result):
+        return _await_raw_stream(run, result)
+    return _adopt(run, result)
+
+
+async def _await_raw_stream(run: SpanRun, coroutine: Any) -> Any:
+    token = otel_context.attach(run.otel_context)
+    try:
+        result = await coroutine
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+    finally:
+        otel_context.detach(token)
+    return _adopt(run, result)
+
+
+def _adopt(run: SpanRun, result: Any) -> Any:
+    """Park ``run`` on a raw response until its parse() builds the stream; anything else goes to the engine."""
+    if type(result).__name__ == "LegacyAPIResponse":
+        try:
+            result.__dict__[_RUN] = run  # ends at parse() via the stream, or when the response is dropped
+            return result
+        except Exception:
+            logger.debug("otel-genai: cannot track raw response", exc_info=True)
+    return wrap_result(run, result)
+
+
+def legacy_parse_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``LegacyAPIResponse.parse``: hand the stream of a traced raw call to the engine (same proxy every time)."""
+    result = wrapped(*args, **kwargs)
+    state = getattr(instance, "__dict__", None)
+    if not state:
+        return result
+    proxy = state.get(_PROXY)
+    if proxy is not None and proxy.__wrapped__ is result:
+        return proxy
+    run = state.get(_RUN)
+    if run is None or (not hasattr(type(result), "__next__") and not hasattr(type(result), "__anext__")):
+        return result
+    del state[_RUN]
+    proxy = state[_PROXY] = wrap_result(run, result)
+    return proxy
+
+
+# -- stream helpers: ChatCompletionStream / ResponseStream close the HTTP response, not the raw stream ------------
+
+
+def helper_close_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        raw = getattr(instance, "_raw_stream", None)
+        if isinstance(raw, TracedIterator):
+            raw.close()  # closing twice is harmless for the SDK; ends our span as stopped early if still open
+
+
+async def async_helper_close_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        raw = getattr(instance, "_raw_stream", None)
+        if isinstance(raw, TracedAsyncIterator):
+            await raw.close()
