@@ -1,0 +1,316 @@
+"""Property-based tests of the engine's invariants over random consumption programs.
+
+Each program is run twice, against a plain generator and against the same generator decorated with ``@task``:
+what the consumer observes (items, return values, exceptions, and the identity of exceptions it threw in) must be
+identical, and on the traced run every invariant must hold after every step:
+
+1. the span ends exactly once, with the outcome the consumption implies;
+2. the caller's OpenTelemetry context is the same object before and after each step, in whatever thread, task or
+   context the step ran, and the generator body sees its own span current at each resumption;
+3. the generator stays a generator / async generator;
+4. nothing is buffered (each step produces exactly one item);
+5. user exceptions pass as the same object;
+plus the span's parent is the span current where the generator was created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import gc
+import inspect
+import threading
+from typing import Any
+
+from conftest import EXPORTER, STARTS, assert_all_ended
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from otel_genai import Outcome, task
+from otel_genai.lifecycle import OUTCOME
+
+tracer = trace.get_tracer("tests.properties")
+SETTINGS = settings(max_examples=75, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+class Recoverable(Exception):
+    """The generator catches this one and goes on."""
+
+
+class Fatal(Exception):
+    """The generator lets this one through."""
+
+
+def current_span_id() -> int:
+    return trace.get_current_span().get_span_context().span_id
+
+
+# --- sync --------------------------------------------------------------------------------------------------------
+
+SYNC_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["next", "send", "throw_recoverable", "throw_fatal", "close", "break", "drop"]),
+        st.sampled_from(["here", "thread", "other_context"]),
+    ),
+    max_size=12,
+)
+
+
+def sync_body(n: int, seen: list[int]):
+    total = 0
+    for i in range(n):
+        seen.append(current_span_id())
+        try:
+            got = yield (i, total)
+        except Recoverable:
+            total = -100
+            continue
+        if got is not None:
+            total += got
+    return total
+
+
+traced_sync_body = task(name="sync_body")(sync_body)
+
+
+def run_elsewhere(where: str, fn):
+    """Run one step ``here``, in a fresh ``thread`` or in an ``other_context``; check the caller's context there."""
+    box: dict[str, Any] = {}
+
+    def step():
+        before = otel_context.get_current()
+        try:
+            box["result"] = fn()
+        except BaseException as exc:
+            box["error"] = exc
+        box["context_kept"] = otel_context.get_current() is before
+
+    if where == "thread":
+        t = threading.Thread(target=step)
+        t.start()
+        t.join(10)
+    elif where == "other_context":
+        contextvars.copy_context().run(step)
+    else:
+        step()
+    assert box["context_kept"], "the caller's context changed across a step"
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def run_sync_program(make, program) -> tuple[list, bool]:
+    """Apply ``program`` to ``make()``; return what the consumer saw and whether the generator was started."""
+    gen = make()
+    assert inspect.isgenerator(gen)
+    observed: list = []
+    started = False
+    for op, where in program:
+        if op in ("drop", "break"):
+            if op == "break":  # a for-loop that breaks after one item, then drops the generator
+                for item in gen:
+                    observed.append(("item", item))
+                    started = True
+                    break
+                else:
+                    observed.append(("stop", None))
+            del gen
+            gc.collect()
+            observed.append((op, started))
+            return observed, started
+        thrown = Recoverable() if op == "throw_recoverable" else Fatal()
+        call = {
+            "next": lambda: next(gen),
+            "send": lambda: gen.send(3) if started else next(gen),
+            "throw_recoverable": lambda: gen.throw(thrown),
+            "throw_fatal": lambda: gen.throw(thrown),
+            "close": lambda: gen.close(),
+        }[op]
+        try:
+            result = run_elsewhere(where, call)
+        except StopIteration as stop:
+            observed.append(("stop", stop.value))
+        except (Recoverable, Fatal) as exc:
+            observed.append(("raised", type(exc).__name__, exc is thrown, started))
+        else:
+            observed.append(("closed", started) if op == "close" else ("item", result))
+        started = started or op != "close"
+    del gen
+    gc.collect()
+    return observed, started
+
+
+def expected_outcome(observed: list, started: bool) -> str:
+    """The outcome the first ending event implies. A generator that never ran ends 'abandoned' whatever ends it:
+    Python closes it, or raises what is thrown into it, without entering the body (ours included)."""
+    for event in observed:
+        kind, ran = event[0], event[-1]
+        if kind == "stop":
+            return Outcome.COMPLETED
+        if kind in ("raised", "closed", "drop", "break"):
+            if not ran:
+                return Outcome.ABANDONED
+            return Outcome.ERROR if kind == "raised" else Outcome.STOPPED_EARLY
+    return Outcome.STOPPED_EARLY if started else Outcome.ABANDONED
+
+
+def fresh_example() -> None:
+    gc.collect()  # spans of earlier examples kept alive by reference cycles end now, not in this example
+    EXPORTER.clear()
+    STARTS.started.clear()
+
+
+def check_span(outer, seen: list[int], outcome: str) -> None:
+    gc.collect()  # tracebacks that hold the generator's frame in a cycle
+    ours = [s for s in EXPORTER.get_finished_spans() if s.name in ("sync_body", "async_body")]
+    assert len(ours) == 1
+    span = ours[0]
+    assert span.parent.span_id == outer.get_span_context().span_id
+    assert span.attributes[OUTCOME] == outcome
+    assert set(seen) <= {span.context.span_id}, "the body did not see its own span current"
+    assert_all_ended()
+
+
+@SETTINGS
+@given(n=st.integers(0, 4), program=SYNC_OPS)
+def test_sync_generator_consumption_programs(n, program):
+    fresh_example()
+    plain_seen: list[int] = []
+    plain, plain_started = run_sync_program(lambda: sync_body(n, plain_seen), program)
+
+    traced_seen: list[int] = []
+    with tracer.start_as_current_span("outer") as outer:
+        outer_context = otel_context.get_current()
+        traced, _ = run_sync_program(lambda: traced_sync_body(n, traced_seen), program)
+        assert otel_context.get_current() is outer_context
+    assert traced == plain
+    assert len(traced_seen) == len(plain_seen)
+    check_span(outer, traced_seen, expected_outcome(plain, plain_started))
+
+
+# --- async -------------------------------------------------------------------------------------------------------
+
+ASYNC_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["anext", "asend", "athrow_recoverable", "athrow_fatal", "aclose", "cancel", "timeout", "break", "drop"]
+        ),
+        st.sampled_from(["here", "task"]),
+    ),
+    max_size=10,
+)
+
+
+async def async_body(n: int, seen: list[int]):
+    total = 0
+    for i in range(n):
+        await asyncio.sleep(0)  # a real suspension inside each step
+        seen.append(current_span_id())
+        try:
+            got = yield (i, total)
+        except Recoverable:
+            total = -100
+            continue
+        if got == "slow":
+            await asyncio.sleep(10)
+        elif got is not None:
+            total += got
+
+
+traced_async_body = task(name="async_body")(async_body)
+
+
+async def run_async_program(make, program) -> tuple[list, bool]:
+    agen = make()
+    assert inspect.isasyncgen(agen)
+    observed: list = []
+    started = False
+    for op, where in program:
+        if op in ("drop", "break"):
+            if op == "break":
+                async for item in agen:
+                    observed.append(("item", item))
+                    started = True
+                    break
+                else:
+                    observed.append(("stop", None))
+            del agen
+            gc.collect()
+            for _ in range(5):  # let the loop's async-generator finalizer run aclose()
+                await asyncio.sleep(0)
+            observed.append((op, started))
+            return observed, started
+        thrown = Recoverable() if op == "athrow_recoverable" else Fatal()
+        if op in ("cancel", "timeout"):
+            aw = agen.asend("slow") if started else agen.__anext__()
+        else:
+            aw = {
+                "anext": lambda: agen.__anext__(),
+                "asend": lambda: agen.asend(3) if started else agen.__anext__(),
+                "athrow_recoverable": lambda: agen.athrow(thrown),
+                "athrow_fatal": lambda: agen.athrow(thrown),
+                "aclose": lambda: agen.aclose(),
+            }[op]()
+        before = otel_context.get_current()
+        t = None
+        try:
+            if op == "timeout":
+                result = await asyncio.wait_for(aw, 0.01)
+            elif op == "cancel" or where == "task":  # the step runs in another task
+                t = asyncio.ensure_future(aw)
+                if op == "cancel":
+                    for _ in range(3):
+                        await asyncio.sleep(0)
+                    t.cancel()
+                result = await t
+            else:
+                result = await aw
+        except StopAsyncIteration:
+            observed.append(("stop", None))
+        except (Recoverable, Fatal) as exc:
+            observed.append(("raised", type(exc).__name__, exc is thrown, started))
+        except (asyncio.CancelledError, asyncio.TimeoutError) as exc:
+            observed.append(("cancelled", type(exc).__name__))
+        else:
+            observed.append(("closed", started) if op == "aclose" else ("item", result))
+        assert otel_context.get_current() is before, "the caller's context changed across a step"
+        started = started or op != "aclose"
+        aw = t = None  # a finished asend object still holds the generator: let 'drop' really drop it
+    del agen
+    gc.collect()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return observed, started
+
+
+def expected_async_outcome(observed: list, started: bool) -> str:
+    for index, event in enumerate(observed):
+        if event[0] == "cancelled":
+            return Outcome.CANCELLED
+        if event[0] != "item":
+            return expected_outcome(observed[index:], started)
+    return expected_outcome(observed, started)
+
+
+@SETTINGS
+@given(n=st.integers(0, 4), program=ASYNC_OPS)
+def test_async_generator_consumption_programs(n, program):
+    fresh_example()
+
+    async def main():
+        plain_seen: list[int] = []
+        plain, started = await run_async_program(lambda: async_body(n, plain_seen), program)
+        traced_seen: list[int] = []
+        with tracer.start_as_current_span("outer") as outer:
+            outer_context = otel_context.get_current()
+            traced, _ = await run_async_program(lambda: traced_async_body(n, traced_seen), program)
+            assert otel_context.get_current() is outer_context
+        return plain, started, traced, traced_seen, plain_seen, outer
+
+    plain, started, traced, traced_seen, plain_seen, outer = asyncio.run(main())
+    assert traced == plain
+    assert len(traced_seen) == len(plain_seen)
+    # A cancelled or timed-out step that ran no item before the cancel still started the generator.
+    check_span(outer, traced_seen, expected_async_outcome(plain, started))
