@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import gc
 import inspect
 import threading
@@ -35,11 +36,11 @@ tracer = trace.get_tracer("tests.properties")
 SETTINGS = settings(max_examples=75, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-class Recoverable(Exception):
+class RecoverableError(Exception):
     """The generator catches this one and goes on."""
 
 
-class Fatal(Exception):
+class FatalError(Exception):
     """The generator lets this one through."""
 
 
@@ -64,7 +65,7 @@ def sync_body(n: int, seen: list[int]):
         seen.append(current_span_id())
         try:
             got = yield (i, total)
-        except Recoverable:
+        except RecoverableError:
             total = -100
             continue
         if got is not None:
@@ -101,6 +102,16 @@ def run_elsewhere(where: str, fn):
     return box["result"]
 
 
+def sync_step(gen, op: str, thrown: BaseException, started: bool):
+    if op == "next" or (op == "send" and not started):
+        return next(gen)
+    if op == "send":
+        return gen.send(3)
+    if op == "close":
+        return gen.close()
+    return gen.throw(thrown)
+
+
 def run_sync_program(make, program) -> tuple[list, bool]:
     """Apply ``program`` to ``make()``; return what the consumer saw and whether the generator was started."""
     gen = make()
@@ -120,19 +131,12 @@ def run_sync_program(make, program) -> tuple[list, bool]:
             gc.collect()
             observed.append((op, started))
             return observed, started
-        thrown = Recoverable() if op == "throw_recoverable" else Fatal()
-        call = {
-            "next": lambda: next(gen),
-            "send": lambda: gen.send(3) if started else next(gen),
-            "throw_recoverable": lambda: gen.throw(thrown),
-            "throw_fatal": lambda: gen.throw(thrown),
-            "close": lambda: gen.close(),
-        }[op]
+        thrown = RecoverableError() if op == "throw_recoverable" else FatalError()
         try:
-            result = run_elsewhere(where, call)
+            result = run_elsewhere(where, functools.partial(sync_step, gen, op, thrown, started))
         except StopIteration as stop:
             observed.append(("stop", stop.value))
-        except (Recoverable, Fatal) as exc:
+        except (RecoverableError, FatalError) as exc:
             observed.append(("raised", type(exc).__name__, exc is thrown, started))
         else:
             observed.append(("closed", started) if op == "close" else ("item", result))
@@ -210,7 +214,7 @@ async def async_body(n: int, seen: list[int]):
         seen.append(current_span_id())
         try:
             got = yield (i, total)
-        except Recoverable:
+        except RecoverableError:
             total = -100
             continue
         if got == "slow":
@@ -220,6 +224,19 @@ async def async_body(n: int, seen: list[int]):
 
 
 traced_async_body = task(name="async_body")(async_body)
+
+
+def async_step(agen, op: str, thrown: BaseException, started: bool):
+    """The awaitable for one step (not yet awaited)."""
+    if op in ("cancel", "timeout"):
+        return agen.asend("slow") if started else agen.__anext__()
+    if op == "anext" or (op == "asend" and not started):
+        return agen.__anext__()
+    if op == "asend":
+        return agen.asend(3)
+    if op == "aclose":
+        return agen.aclose()
+    return agen.athrow(thrown)
 
 
 async def run_async_program(make, program) -> tuple[list, bool]:
@@ -242,17 +259,8 @@ async def run_async_program(make, program) -> tuple[list, bool]:
                 await asyncio.sleep(0)
             observed.append((op, started))
             return observed, started
-        thrown = Recoverable() if op == "athrow_recoverable" else Fatal()
-        if op in ("cancel", "timeout"):
-            aw = agen.asend("slow") if started else agen.__anext__()
-        else:
-            aw = {
-                "anext": lambda: agen.__anext__(),
-                "asend": lambda: agen.asend(3) if started else agen.__anext__(),
-                "athrow_recoverable": lambda: agen.athrow(thrown),
-                "athrow_fatal": lambda: agen.athrow(thrown),
-                "aclose": lambda: agen.aclose(),
-            }[op]()
+        thrown = RecoverableError() if op == "athrow_recoverable" else FatalError()
+        aw = async_step(agen, op, thrown, started)
         before = otel_context.get_current()
         t = None
         try:
@@ -269,7 +277,7 @@ async def run_async_program(make, program) -> tuple[list, bool]:
                 result = await aw
         except StopAsyncIteration:
             observed.append(("stop", None))
-        except (Recoverable, Fatal) as exc:
+        except (RecoverableError, FatalError) as exc:
             observed.append(("raised", type(exc).__name__, exc is thrown, started))
         except (asyncio.CancelledError, asyncio.TimeoutError) as exc:
             observed.append(("cancelled", type(exc).__name__))
