@@ -1,0 +1,57 @@
+"""OpenTelemetry instrumentation of the ``anthropic`` SDK: one ``chat {model}`` CLIENT span per Messages API call.
+
+Patched (sync and async clients): ``messages.create`` (stream or not) and ``messages.stream()`` (the stream
+manager: ``text_stream``, ``get_final_message()``, ``until_done()``, early ``with`` exit). Streams keep their type
+and attributes; every span ends exactly once through the engine (:mod:`otel_genai.lifecycle`).
+
+anthropic's own spans
+---------------------
+anthropic >= 2.13 emits its own CLIENT span ``anthropic.messages.create`` for every API call whenever a global
+tracer provider is set (``ANTHROPIC_OPEN_TELEMETRY``), and injects that span's ``traceparent`` into the request.
+With ours on as well, every call would get two client spans. We keep ours (one engine for every provider: outcome
+of the stream, our metrics, content capture under ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, a span even
+when the SDK's own tracing is off or the SDK is older) and *switch theirs off for exactly the calls we trace*:
+
+* the SDK starts its span through ``anthropic._base_client.start_api_call_span``; we wrap that function. When the
+  current span is the span of one of our Messages calls, it returns a non-recording span that carries *our* span
+  context instead of starting a span. The SDK then records nothing (all its recording is guarded by
+  ``is_recording()``), and its own propagation code, when the client's ``propagation`` option is on, injects
+  a ``traceparent`` of *our* span: downstream services see our span as the parent, exactly as they saw theirs.
+  A client whose own tracing is off (``ANTHROPIC_OPEN_TELEMETRY=false``, ``open_telemetry=False``) injects
+  nothing, as before.
+* calls we do not trace (``messages.count_tokens``, ``messages.parse``, beta, batches, models, and the
+  ``with_raw_response`` / ``with_streaming_response`` variants) keep the SDK's own span: still one span per call.
+* inside ``suppress_instrumentation()`` the SDK's span is suppressed too, as every instrumentation's is.
+
+This is a per-call decision taken at request time, so clients created before ``instrument()`` are covered, the
+client's ``open_telemetry`` options are never changed, and ``uninstrument()`` gives the SDK its spans back. The hook
+is a private function of the SDK: when it is missing (older SDKs, which have no spans of their own) nothing is
+wrapped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+from otel_genai import content
+from otel_genai.instrumentation._llm import Telemetry
+from otel_genai.instrumentation.anthropic import _patch
+
+__all__ = ["AnthropicInstrumentor"]
+
+
+class AnthropicInstrumentor(BaseInstrumentor):
+    """Instruments ``anthropic`` Messages calls. ``instrument(tracer_provider=, meter_provider=, logger_provider=)``."""
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ("anthropic >= 0.40.0",)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        content.reload()
+        _patch.patch(Telemetry(**kwargs))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        _patch.unpatch()

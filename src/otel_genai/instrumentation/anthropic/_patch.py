@@ -1,0 +1,238 @@
+"""The wrappers: Messages.create / Messages.stream (sync and async) and the SDK's own span hook.
+
+Payload parsing (events, messages, content parts) lives in :mod:`._messages`; the conventions' attributes,
+metrics and content shapes in :mod:`otel_genai.instrumentation._llm`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import wrapt
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.trace import NonRecordingSpan, SpanKind
+
+from otel_genai.instrumentation._llm import Telemetry, request_attributes, server_attributes, span_name
+from otel_genai.instrumentation.anthropic._messages import MessagesObserver
+from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_MODULE = "anthropic.resources.messages.messages"
+BASE_CLIENT_MODULE = "anthropic._base_client"
+SPAN_HOOK = "start_api_call_span"
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"  # set by with_raw_response / with_streaming_response
+
+PROVIDER = "anthropic"
+OPERATION = "chat"
+
+# request parameters the conventions name: {create() kwarg or extra_body key: attribute}
+REQUEST_PARAMS = {
+    "max_tokens": gen_ai.GEN_AI_REQUEST_MAX_TOKENS,
+    "temperature": gen_ai.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": gen_ai.GEN_AI_REQUEST_TOP_P,
+    "top_k": gen_ai.GEN_AI_REQUEST_TOP_K,
+    "stop_sequences": gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES,
+}
+
+# the OTel context key that marks "this is one of our Messages calls": its value is our span
+_CALL_SPAN = otel_context.create_key("otel_genai.anthropic.call_span")
+
+_telemetry: Telemetry | None = None  # set while instrumented; wrappers cached elsewhere pass through when None
+_patched: list[tuple[Any, str]] = []
+
+
+# -- starting a call -------------------------------------------------------------------------------------------
+
+
+def _server(client: Any) -> dict[str, Any]:
+    try:
+        return server_attributes(client.base_url)
+    except Exception:
+        return {}
+
+
+def _start(telemetry: Telemetry, instance: Any, kwargs: dict[str, Any], stream: bool) -> SpanRun | None:
+    """Start the span of one Messages call (None when suppressed), with its observer and the call marker."""
+    if not is_instrumentation_enabled():
+        return None
+    model = kwargs.get("model")
+    metric_attributes = {
+        gen_ai.GEN_AI_OPERATION_NAME: OPERATION,
+        gen_ai.GEN_AI_PROVIDER_NAME: PROVIDER,
+        **_server(getattr(instance, "_client", None)),
+    }
+    if isinstance(model, str):
+        metric_attributes[gen_ai.GEN_AI_REQUEST_MODEL] = model
+    attributes = {**metric_attributes, **_params(kwargs)}
+    observer = MessagesObserver(telemetry, metric_attributes, stream)
+    if observer.capture is not None:
+        observer.request(kwargs)
+    run = start_run(telemetry.tracer, span_name(OPERATION, model), SpanKind.CLIENT, attributes, observer)
+    if run is not None:
+        run.otel_context = otel_context.set_value(_CALL_SPAN, run.span, run.otel_context)
+    return run
+
+
+def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
+    params = request_attributes(kwargs, REQUEST_PARAMS)
+    extra_body = kwargs.get("extra_body")
+    if isinstance(extra_body, dict):  # parameters create() has no keyword for (temperature... in anthropic 2.x)
+        params = {**request_attributes(extra_body, REQUEST_PARAMS), **params}
+    return params
+
+
+def _untraced(kwargs: dict[str, Any]) -> bool:
+    """Calls we leave to the SDK's own span: raw / streaming-response variants (their result is a raw response)."""
+    headers = kwargs.get("extra_headers")
+    return bool(headers) and RAW_RESPONSE_HEADER in headers
+
+
+# -- the wrappers ----------------------------------------------------------------------------------------------
+
+
+def _create(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``Messages.create`` and ``AsyncMessages.create``: the engine ends the span when the result is consumed."""
+    telemetry = _telemetry
+    if telemetry is None or _untraced(kwargs):
+        return wrapped(*args, **kwargs)
+    return call_in_span(_start(telemetry, instance, kwargs, kwargs.get("stream") is True), wrapped, args, kwargs)
+
+
+def _stream(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``Messages.stream``: the span starts when the manager is entered (that is when the request is sent)."""
+    manager = wrapped(*args, **kwargs)
+    telemetry = _telemetry
+    if telemetry is None or _untraced(kwargs):
+        return manager
+    return TracedMessageStreamManager(manager, lambda: _start(telemetry, instance, kwargs, True))
+
+
+def _async_stream(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    manager = wrapped(*args, **kwargs)
+    telemetry = _telemetry
+    if telemetry is None or _untraced(kwargs):
+        return manager
+    return TracedAsyncMessageStreamManager(manager, lambda: _start(telemetry, instance, kwargs, True))
+
+
+def _adopt(run: SpanRun, message_stream: Any) -> Any:
+    """Hand the ``MessageStream``'s raw event stream to the engine.
+
+    ``text_stream``, iteration, ``until_done()``, ``get_final_message()`` and ``close()`` of a (Async)MessageStream
+    all go through its ``_raw_stream``, so the span sees every event and every way of ending, whichever the
+    application uses. Nothing has been read yet when the manager returns the stream.
+    """
+    try:
+        message_stream._raw_stream = wrap_result(run, message_stream._raw_stream)
+    except Exception:
+        logger.debug("otel-genai: could not trace an anthropic message stream", exc_info=True)
+        run.end()
+    return message_stream
+
+
+class TracedMessageStreamManager(wrapt.ObjectProxy):
+    """A ``MessageStreamManager`` whose ``with`` starts the span, sends the request in it and adopts the stream."""
+
+    def __init__(self, wrapped: Any, start: Any) -> None:
+        super().__init__(wrapped)
+        self._self_start = start
+        self._self_run: SpanRun | None = None
+
+    def __enter__(self) -> Any:
+        run = self._self_run = self._self_start()
+        if run is None:
+            return self.__wrapped__.__enter__()
+        token = otel_context.attach(run.otel_context)
+        try:
+            message_stream = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            run.end_with(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _adopt(run, message_stream)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        run = self._self_run
+        if run is not None and exc is not None:
+            run.end_with(exc)  # before the manager closes the stream, which would end it as stopped early
+        return self.__wrapped__.__exit__(exc_type, exc, tb)  # closes the stream: ends an unfinished span
+
+
+class TracedAsyncMessageStreamManager(wrapt.ObjectProxy):
+    """The async twin: ``async with`` awaits the request (created by ``stream()``) with the span current."""
+
+    def __init__(self, wrapped: Any, start: Any) -> None:
+        super().__init__(wrapped)
+        self._self_start = start
+        self._self_run: SpanRun | None = None
+
+    async def __aenter__(self) -> Any:
+        run = self._self_run = self._self_start()
+        if run is None:
+            return await self.__wrapped__.__aenter__()
+        token = otel_context.attach(run.otel_context)
+        try:
+            message_stream = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            run.end_with(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _adopt(run, message_stream)
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        run = self._self_run
+        if run is not None and exc is not None:
+            run.end_with(exc)
+        return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+
+
+def _sdk_span(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``anthropic._base_client.start_api_call_span``: the SDK's own call span, off for the calls we trace.
+
+    See the package docstring. Returning a non-recording span with our span context makes the SDK record nothing
+    and propagate our span; returning None (when suppressed) makes it send the request without a span or headers.
+    """
+    if not is_instrumentation_enabled():
+        return None
+    ours = otel_context.get_value(_CALL_SPAN)
+    if ours is not None and ours is trace.get_current_span():
+        return NonRecordingSpan(ours.get_span_context())
+    return wrapped(*args, **kwargs)
+
+
+# -- patching --------------------------------------------------------------------------------------------------
+
+
+def patch(telemetry: Telemetry) -> None:
+    global _telemetry
+    import anthropic._base_client as base_client
+    from anthropic.resources.messages import messages
+
+    _telemetry = telemetry
+    targets = [
+        (messages.Messages, "create", _create),
+        (messages.AsyncMessages, "create", _create),
+        (messages.Messages, "stream", _stream),
+        (messages.AsyncMessages, "stream", _async_stream),
+    ]
+    if hasattr(base_client, SPAN_HOOK):
+        targets.append((base_client, SPAN_HOOK, _sdk_span))
+    for owner, name, wrapper in targets:
+        if hasattr(owner, name):
+            wrapt.wrap_function_wrapper(owner, name, wrapper)
+            _patched.append((owner, name))
+
+
+def unpatch() -> None:
+    global _telemetry
+    _telemetry = None
+    while _patched:
+        owner, name = _patched.pop()
+        unwrap(owner, name)
