@@ -125,3 +125,52 @@ def clients(edge: ScriptedEdge) -> tuple[openai.OpenAI, openai.AsyncOpenAI]:
         openai.OpenAI(http_client=httpx.Client(transport=transport), **kwargs),
         openai.AsyncOpenAI(http_client=httpx.AsyncClient(transport=transport), **kwargs),
     )
+
+
+# --- span-tree helpers ------------------------------------------------------------------------------------------
+
+
+def by_id(spans: Any) -> dict[int, Any]:
+    return {s.context.span_id: s for s in spans}
+
+
+def parent_of(span: Any, index: dict[int, Any]) -> Any:
+    return index.get(span.parent.span_id) if span.parent is not None else None
+
+
+def ancestors(span: Any, index: dict[int, Any]) -> list[str]:
+    """Names of ``span``'s ancestors, nearest first."""
+    names = []
+    while (span := parent_of(span, index)) is not None:
+        names.append(span.name)
+    return names
+
+
+def edges(spans: Any) -> list[tuple[str, str | None]]:
+    """``(name, parent name)`` for every span, in start order."""
+    index = by_id(spans)
+    ordered = sorted(spans, key=lambda s: s.start_time)
+    return [(s.name, getattr(parent_of(s, index), "name", None)) for s in ordered]
+
+
+class CurrentSpanAtRequest(ScriptedEdge):
+    """A :class:`ScriptedEdge` that also records the OTel span current when each HTTP request is sent."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__(delay)
+        self.current: list[Any] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        from opentelemetry import trace
+
+        self.current.append(trace.get_current_span())
+        return super().__call__(request)
+
+
+def openai_instrumentor() -> Any:
+    """otel-genai's OpenAIInstrumentor class, or None while it is not importable."""
+    try:
+        from otel_genai.instrumentation.openai import OpenAIInstrumentor
+    except ImportError:
+        return None
+    return OpenAIInstrumentor

@@ -131,7 +131,7 @@ def _set(span: Span, key: str, value: Any) -> None:
 
 def _set_content(span: Span, key: str, value: Any) -> None:
     if value is not None and content.capture_mode().on_span:
-        span.set_attribute(key, value if isinstance(value, str) else content.to_json(value))
+        span.set_attribute(key, content.truncate(value) if isinstance(value, str) else content.to_json(value))
 
 
 def _usage(span: Span, usage: Any) -> None:
