@@ -189,6 +189,7 @@ class Worker:
     """The orchestrator's handle on one worker process."""
 
     config: Config
+    python: str = ""  # the interpreter to run the worker with; default: the config's venv
     proc: subprocess.Popen[str] | None = None
     error: str | None = None
     hello: dict[str, Any] = field(default_factory=dict)
@@ -202,7 +203,7 @@ class Worker:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
         log = (VENVS / f"worker-{self.config.group}-{self.config.kind}-{self.config.content}.log").open("w")
         cmd = [
-            str(venv_python(self.config.venv)),
+            self.python or str(venv_python(self.config.venv)),
             str(WORKER),
             self.config.group,
             self.config.kind,
@@ -493,21 +494,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--only", choices=["decorators", "openai"], help="run one scenario group")
     p.add_argument("--rounds", type=int, help="interleaved rounds (default: decorators 150, openai 60; quick 5)")
     p.add_argument("--markdown", action="store_true", help="print markdown tables (for the README)")
+    p.add_argument(
+        "--here",
+        action="store_true",
+        help="no venvs: only otel-genai and the baselines, in this interpreter (the test suite's smoke check)",
+    )
+    p.add_argument("--out", type=Path, default=RESULTS, help="where latest.md / latest.json go")
     args = p.parse_args(argv)
     default_rounds = {"decorators": 5, "openai": 5} if args.quick else {"decorators": 150, "openai": 60}
     rounds = {g: args.rounds or n for g, n in default_rounds.items()}
     target_s = 0.004 if args.quick else 0.02
     mem_chunks = 4_000 if args.quick else 100_000
     groups = [args.only] if args.only else ["decorators", "openai"]
-    cfgs = [c for c in configs() if c.group in groups]
+    cfgs = [c for c in configs() if c.group in groups and (c.venv == "ours" or not args.here)]
 
     VENVS.mkdir(exist_ok=True)
-    venv_errors = {name: ensure_venv(name) for name in dict.fromkeys(c.venv for c in cfgs)}
+    if args.here:
+        venv_errors: dict[str, str | None] = {"ours": None}
+    else:
+        venv_errors = {name: ensure_venv(name) for name in dict.fromkeys(c.venv for c in cfgs)}
     t0 = time.monotonic()
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
     workers_all: list[Worker] = []
     for g in groups:  # one group at a time: idle workers of the other group would only add noise
-        workers = [Worker(c) for c in cfgs if c.group == g]
+        workers = [Worker(c, python=sys.executable if args.here else "") for c in cfgs if c.group == g]
         for w in workers:
             if venv_errors[w.config.venv]:
                 w.error = venv_errors[w.config.venv]
@@ -542,11 +552,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quick": args.quick,
     }
     rows = summarize(workers_all, samples)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.md").write_text(report(rows, groups, meta, markdown=True))
-    (RESULTS / "latest.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.md").write_text(report(rows, groups, meta, markdown=True))
+    (args.out / "latest.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     print(report(rows, groups, meta, markdown=args.markdown))
-    print(f"measured in {meta['seconds']} s; wrote {RESULTS / 'latest.md'} and latest.json", file=sys.stderr)
+    print(f"measured in {meta['seconds']} s; wrote {args.out / 'latest.md'} and latest.json", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,33 @@
+"""The benchmark still runs: a one-round smoke run of otel-genai and the baselines in this interpreter.
+
+Numbers are not asserted (speed is measured, not tested); what is checked is that every configuration produced a
+value, one span per call, all items, and that decorated generators switch context per step."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RUN = Path(__file__).parent.parent / "benchmarks" / "run.py"
+
+
+def test_benchmark_smoke_run(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--here", "--rounds", "1", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "latest.json").read_text())["rows"]
+    ours = [r for r in rows if r["config"].startswith("otel-genai")]
+    assert {r["scenario"] for r in ours} >= {"gen_sync", "gen_async", "call", "chat", "stream_long", "memory"}
+    for row in rows:
+        assert row["error"] is None, row
+        assert row["value"] is not None, row
+    for row in ours:
+        assert row["spans"] == 1.0, row
+        assert row["items_ok"], row
+    assert {r["context"] for r in ours if r["scenario"].startswith("gen_")} == {"switches"}
