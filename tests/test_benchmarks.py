@@ -23,7 +23,7 @@ def test_benchmark_smoke_run(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "latest.json").read_text())["rows"]
     ours = [r for r in rows if r["config"].startswith("otel-genai")]
-    assert {r["scenario"] for r in ours} >= {"gen_sync", "gen_async", "call", "chat", "stream_long", "memory"}
+    assert {r["scenario"] for r in ours} >= {"gen_sync", "gen_async", "call", "chat", "stream_chunk", "memory"}
     for row in rows:
         assert row["error"] is None, row
         assert row["value"] is not None, row
