@@ -29,5 +29,5 @@ def test_benchmark_smoke_run(tmp_path):
         assert row["value"] is not None, row
     for row in ours:
         assert row["spans"] == 1.0, row
-        assert row["items_ok"], row
+        assert row.get("items_ok") is not False, row  # memory rows count no items
     assert {r["context"] for r in ours if r["scenario"].startswith("gen_")} == {"switches"}
