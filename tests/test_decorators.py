@@ -537,3 +537,21 @@ def test_body_tokens_survive_task_switches():
         return first, second
 
     assert asyncio.run(main()) == ("v", None)
+
+
+def test_end_from_racing_threads_ends_once(spans):
+    for _ in range(50):
+        run = start_run(tracer, "raced")
+        barrier = threading.Barrier(4)
+
+        def end(run=run, barrier=barrier):
+            barrier.wait()
+            run.end(Outcome.STOPPED_EARLY)
+
+        threads = [threading.Thread(target=end) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(spans.get_finished_spans()) == 50
+    assert_all_ended()

@@ -77,19 +77,19 @@ def _error_type(exc: BaseException) -> str:
 class SpanRun:
     """One started span and the one place that ends it."""
 
-    __slots__ = ("_open", "_private", "items", "observer", "otel_context", "span")
+    __slots__ = ("_once", "_private", "items", "observer", "otel_context", "span")
 
     def __init__(self, span: Span, otel_ctx: otel_context.Context, observer: Observer | None = None) -> None:
         self.span = span
         self.otel_context = otel_ctx  # the caller's context at start, with the span current
         self.observer = observer
         self.items = 0
-        self._open = True
+        self._once = [True]  # popped by the one call of end() that ends the span: atomic, whatever the thread
         self._private: contextvars.Context | None = None
 
     @property
     def is_open(self) -> bool:
-        return self._open
+        return bool(self._once)
 
     def private_context(self) -> contextvars.Context:
         """The contextvars.Context a generator body runs in: the caller's, now, with the span current."""
@@ -110,9 +110,10 @@ class SpanRun:
 
     def end(self, outcome: str | None = None, error: BaseException | None = None) -> None:
         """End the span once; later calls do nothing."""
-        if not self._open:
+        try:
+            self._once.pop()
+        except IndexError:
             return
-        self._open = False
         span = self.span
         try:
             if self.observer is not None:
@@ -144,7 +145,7 @@ class SpanRun:
             self.end(error=error)
 
     def __del__(self) -> None:
-        if self._open:
+        if self._once:
             self.end(Outcome.ABANDONED)
 
 
