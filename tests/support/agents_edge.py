@@ -138,12 +138,12 @@ def parent_of(span: Any, index: dict[int, Any]) -> Any:
     return index.get(span.parent.span_id) if span.parent is not None else None
 
 
-def ancestors(span: Any, index: dict[int, Any]) -> list[str]:
-    """Names of ``span``'s ancestors, nearest first."""
-    names = []
+def ancestors(span: Any, index: dict[int, Any], ids: bool = False) -> list[Any]:
+    """Names (or span ids) of ``span``'s ancestors, nearest first."""
+    found = []
     while (span := parent_of(span, index)) is not None:
-        names.append(span.name)
-    return names
+        found.append(span.context.span_id if ids else span.name)
+    return found
 
 
 def edges(spans: Any) -> list[tuple[str, str | None]]:
