@@ -692,3 +692,35 @@ async def _drain(stream):
 
 def test_instrumentation_dependencies():
     assert OpenAIInstrumentor().instrumentation_dependencies() == ("openai >= 1.66.0",)
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_raw_response_cached_before_instrument(spans, is_async):
+    """``with_raw_response`` touched before instrument(): still traced; after uninstrument exactly the SDK's own."""
+    client = client_for([openai_chat(TEXT), openai_chat_stream(TEXT), openai_chat(TEXT)], is_async)
+    raw = client.chat.completions.with_raw_response
+    cached = raw.create  # the SDK's wrapper around the unpatched bound method
+    raw_cls = type(raw)
+
+    def call(**kwargs):
+        result = raw.create(model=MODEL, messages=MESSAGES, **kwargs)
+        return run(_await(result)) if is_async else result
+
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument()
+    try:
+        assert call().parse().id
+        stream = call(stream=True).parse()
+        if is_async:
+            run(_drain(stream))
+        else:
+            list(stream)
+    finally:
+        instrumentor.uninstrument()
+    first, second = spans.get_finished_spans()
+    assert first.attributes["gen_ai.response.id"]
+    assert second.attributes[OUTCOME] == "completed"
+    assert "create" not in vars(raw_cls)
+    assert raw.create is cached
+    assert call().parse().id
+    assert len(spans.get_finished_spans()) == 2

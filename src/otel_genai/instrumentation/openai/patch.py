@@ -215,3 +215,35 @@ async def async_helper_close_wrapper(wrapped: Callable[..., Any], instance: Any,
         raw = getattr(instance, "_raw_stream", None)
         if isinstance(raw, TracedAsyncIterator):
             await raw.close()
+
+
+# -- with_raw_response accessed before instrument(): its cached wrapper holds the unpatched bound method -----------
+
+
+class RawMethod:
+    """Data descriptor put on a ``*WithRawResponse`` class while instrumented.
+
+    The SDK's raw-response object stores ``to_raw_response_wrapper(resource.create)`` in its instance ``__dict__``
+    when first accessed; a data descriptor on the class takes precedence over that entry, so every access resolves
+    ``resource.create`` through the (patched) resource class again. Removing it on uninstrument makes the stored
+    entry visible again: the SDK is exactly as before.
+    """
+
+    __slots__ = ("method", "resource_attr", "wrap")
+
+    def __init__(self, resource_attr: str, method: str, wrap: Callable[[Any], Any]) -> None:
+        self.resource_attr = resource_attr
+        self.method = method
+        self.wrap = wrap
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        state = obj.__dict__
+        resource = state.get(self.resource_attr)
+        if resource is None:
+            return state[self.method]
+        return self.wrap(getattr(resource, self.method))
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.method] = value
