@@ -30,7 +30,6 @@ from collections.abc import Collection
 from typing import Any
 
 import wrapt
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
@@ -159,39 +158,41 @@ def _start_tool(tracer: trace.Tracer, call: Any) -> SpanRun | None:
     return start_run(tracer, f"execute_tool {name}", SpanKind.INTERNAL, attrs)
 
 
+class _ErrorsOnly(SpanRun):
+    """Carries a tool span's context through the engine's :func:`call_in_span` and passes on only an error: on
+    success :func:`_settle_tool` decides, as the span may have to stay open over a generator the tool returned."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: SpanRun) -> None:
+        super().__init__(run.span, run.otel_context)
+        self._run = run
+
+    def end(self, outcome: str | None = None, error: BaseException | None = None) -> None:
+        if error is not None:
+            self._run.end(error=error)
+
+
 def _tool_wrapper(tracer: trace.Tracer, is_async: bool) -> Any:
-    """``FunctionCall.execute`` (sync) or ``aexecute`` (a coroutine): the tool span is current while the tool runs;
-    the engine's one-frame attach/detach, but settled by :func:`_settle_tool`, as the result may carry a stream."""
+    """``FunctionCall.execute`` (sync) or ``aexecute`` (a coroutine), run by the engine with the tool span current."""
 
     def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         run = _start_tool(tracer, instance)
         if run is None:
             return wrapped(*args, **kwargs)
         if is_async:
-            return _aexecute(run, instance, wrapped, args, kwargs)
-        token = otel_context.attach(run.otel_context)
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            run.end_with(exc)
-            raise
-        finally:
-            otel_context.detach(token)
-        return _settle_tool(run, instance, result)
+
+            async def settled(*a: Any, **k: Any) -> Any:
+                return _settle_tool(run, instance, await wrapped(*a, **k))
+
+        else:
+
+            def settled(*a: Any, **k: Any) -> Any:
+                return _settle_tool(run, instance, wrapped(*a, **k))
+
+        return call_in_span(_ErrorsOnly(run), settled, args, kwargs)
 
     return wrapper
-
-
-async def _aexecute(run: SpanRun, call: Any, wrapped: Any, args: tuple, kwargs: dict) -> Any:
-    token = otel_context.attach(run.otel_context)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        run.end_with(exc)
-        raise
-    finally:
-        otel_context.detach(token)
-    return _settle_tool(run, call, result)
 
 
 class AgnoInstrumentor(BaseInstrumentor):

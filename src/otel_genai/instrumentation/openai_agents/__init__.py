@@ -47,12 +47,14 @@ fields ``None``, and ``None`` is never recorded.
 from __future__ import annotations
 
 import datetime
+import importlib
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
 
+import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
@@ -429,6 +431,18 @@ def _remove_processor(processor: Any) -> bool:
         return False
 
 
+def _model_methods() -> list[tuple[type, str]]:
+    """The (class, method name) pairs to wrap: those of :data:`MODEL_CLASSES` this SDK version defines."""
+    found = []
+    for module, cls in MODEL_CLASSES:
+        try:
+            target = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError):
+            continue
+        found += [(target, method) for method in MODEL_METHODS if method in vars(target)]
+    return found
+
+
 class OpenAIAgentsInstrumentor(BaseInstrumentor):
     """Mirror the OpenAI Agents SDK's traces as OpenTelemetry GenAI spans (an additive trace processor)."""
 
@@ -442,8 +456,6 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):
         return self._processor
 
     def _instrument(self, **kwargs: Any) -> None:
-        import importlib
-
         from agents.tracing import TracingProcessor, add_trace_processor
 
         content.reload()
@@ -453,28 +465,13 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):
         self._processor = processor
         add_trace_processor(processor)  # type: ignore[arg-type]
         wrapper = _model_call_wrapper(processor)
-        import wrapt
-
-        for module, cls in MODEL_CLASSES:
-            try:
-                target = getattr(importlib.import_module(module), cls)
-            except (ImportError, AttributeError):
-                continue
-            for method in MODEL_METHODS:
-                if method in vars(target):
-                    wrapt.wrap_function_wrapper(target, method, wrapper)
+        for target, method in _model_methods():
+            wrapt.wrap_function_wrapper(target, method, wrapper)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        import importlib
-
         processor, self._processor = self._processor, None
         if processor is not None:
             _remove_processor(processor)
             processor.shutdown()
-        for module, cls in MODEL_CLASSES:
-            try:
-                target = getattr(importlib.import_module(module), cls)
-            except (ImportError, AttributeError):
-                continue
-            for method in MODEL_METHODS:
-                unwrap(target, method)
+        for target, method in _model_methods():
+            unwrap(target, method)
