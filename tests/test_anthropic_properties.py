@@ -146,8 +146,9 @@ async def run_async(program: dict, caller: Caller) -> None:
 
 def check_span(program: dict, parent: trace.Span) -> None:
     finished = EXPORTER.get_finished_spans()
-    assert [s.name for s in finished] == ["chat claude-test", "parent"]  # one client span (anthropic's is off)
-    span = finished[0]
+    # one client span (anthropic's is off); a dropped stream may end after its parent
+    assert sorted(s.name for s in finished) == ["chat claude-test", "parent"]
+    (span,) = [s for s in finished if s.name == "chat claude-test"]
     assert span.parent.span_id == parent.get_span_context().span_id
     assert span.attributes[OUTCOME] == EXPECTED[program["end"]]
     if program["api"] == "create":  # raw events: the span counts exactly what the consumer read
@@ -188,4 +189,7 @@ def test_async_stream_programs(program):
         return parent
 
     parent = asyncio.run(main())
+    # `async for ... break` over an AsyncMessageStream leaves async generators that asyncio finalizes on its loop
+    # (at the latest when asyncio.run shuts down): only then is a dropped stream garbage
+    gc.collect()
     check_span(program, parent)

@@ -23,25 +23,28 @@ API (everything an LLM instrumentor needs besides its own patching and payload p
   metrics (duration to end of stream, token usage by ``gen_ai.token.type``, time to first chunk for streams only:
   never one record per chunk) and the content (span attributes when the capture mode says ``on_span``, the
   ``gen_ai.client.inference.operation.details`` event when it says ``on_event``).
+* :func:`call_attached` / :func:`await_attached` ``(run, ...)``: run SDK code with the call's span current (an
+  exception ends the span) and get its result unwrapped.
 * :func:`capture_mode` (re-export of :func:`otel_genai.content.capture_mode`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from time import perf_counter
 from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry import context as otel_context
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
 from opentelemetry.trace import Span
 
 from otel_genai import content
 from otel_genai.content import capture_mode
-from otel_genai.lifecycle import ERROR_TYPE, Observer, _error_type
+from otel_genai.lifecycle import ERROR_TYPE, Observer, SpanRun, _error_type
 from otel_genai.version import __version__
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "TOKEN_BUCKETS",
     "LLMCallObserver",
     "Telemetry",
+    "await_attached",
+    "call_attached",
     "capture_mode",
     "message",
     "parse_arguments",
@@ -348,3 +353,31 @@ class LLMCallObserver(Observer):
                     attributes=event_attrs,
                 )
             )
+
+
+# -- running SDK code inside a call's span ------------------------------------------------------------------------
+
+
+def call_attached(run: SpanRun, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with ``run``'s span current; an exception ends the span. The result is returned unwrapped
+    (for results the instrumentor hands to the engine itself, e.g. a stream manager's stream)."""
+    token = otel_context.attach(run.otel_context)
+    try:
+        return fn(*args)
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+    finally:
+        otel_context.detach(token)
+
+
+async def await_attached(run: SpanRun, awaitable: Any) -> Any:
+    """The async twin of :func:`call_attached`: ``await awaitable`` with the span current, attached in this frame."""
+    token = otel_context.attach(run.otel_context)
+    try:
+        return await awaitable
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+    finally:
+        otel_context.detach(token)

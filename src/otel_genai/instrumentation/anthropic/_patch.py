@@ -16,7 +16,14 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwr
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import NonRecordingSpan, SpanKind
 
-from otel_genai.instrumentation._llm import Telemetry, request_attributes, server_attributes, span_name
+from otel_genai.instrumentation._llm import (
+    Telemetry,
+    await_attached,
+    call_attached,
+    request_attributes,
+    server_attributes,
+    span_name,
+)
 from otel_genai.instrumentation.anthropic._messages import MessagesObserver
 from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
 
@@ -49,11 +56,20 @@ _patched: list[tuple[Any, str]] = []
 # -- starting a call -------------------------------------------------------------------------------------------
 
 
+_servers: dict[str, dict[str, Any]] = {}  # base URL -> server.address/port (parsing it costs more than the lookup)
+
+
 def _server(client: Any) -> dict[str, Any]:
     try:
-        return server_attributes(client.base_url)
+        url = str(client.base_url)
     except Exception:
         return {}
+    attributes = _servers.get(url)
+    if attributes is None:
+        if len(_servers) > 64:
+            _servers.clear()
+        attributes = _servers[url] = server_attributes(url)
+    return attributes
 
 
 def _start(telemetry: Telemetry, instance: Any, kwargs: dict[str, Any], stream: bool) -> SpanRun | None:
@@ -103,21 +119,17 @@ def _create(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     return call_in_span(_start(telemetry, instance, kwargs, kwargs.get("stream") is True), wrapped, args, kwargs)
 
 
-def _stream(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """``Messages.stream``: the span starts when the manager is entered (that is when the request is sent)."""
-    manager = wrapped(*args, **kwargs)
-    telemetry = _telemetry
-    if telemetry is None or _untraced(kwargs):
-        return manager
-    return TracedMessageStreamManager(manager, lambda: _start(telemetry, instance, kwargs, True))
+def _stream_wrapper(manager_proxy: type) -> Any:
+    """``(Async)Messages.stream``: the span starts when the manager is entered (that is when the request is sent)."""
 
+    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        manager = wrapped(*args, **kwargs)
+        telemetry = _telemetry
+        if telemetry is None or _untraced(kwargs):
+            return manager
+        return manager_proxy(manager, lambda: _start(telemetry, instance, kwargs, True))
 
-def _async_stream(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    manager = wrapped(*args, **kwargs)
-    telemetry = _telemetry
-    if telemetry is None or _untraced(kwargs):
-        return manager
-    return TracedAsyncMessageStreamManager(manager, lambda: _start(telemetry, instance, kwargs, True))
+    return wrapper
 
 
 def _adopt(run: SpanRun, message_stream: Any) -> Any:
@@ -147,15 +159,7 @@ class TracedMessageStreamManager(wrapt.ObjectProxy):
         run = self._self_run = self._self_start()
         if run is None:
             return self.__wrapped__.__enter__()
-        token = otel_context.attach(run.otel_context)
-        try:
-            message_stream = self.__wrapped__.__enter__()
-        except BaseException as exc:
-            run.end_with(exc)
-            raise
-        finally:
-            otel_context.detach(token)
-        return _adopt(run, message_stream)
+        return _adopt(run, call_attached(run, self.__wrapped__.__enter__))
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         run = self._self_run
@@ -176,15 +180,7 @@ class TracedAsyncMessageStreamManager(wrapt.ObjectProxy):
         run = self._self_run = self._self_start()
         if run is None:
             return await self.__wrapped__.__aenter__()
-        token = otel_context.attach(run.otel_context)
-        try:
-            message_stream = await self.__wrapped__.__aenter__()
-        except BaseException as exc:
-            run.end_with(exc)
-            raise
-        finally:
-            otel_context.detach(token)
-        return _adopt(run, message_stream)
+        return _adopt(run, await await_attached(run, self.__wrapped__.__aenter__()))
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
         run = self._self_run
@@ -219,8 +215,8 @@ def patch(telemetry: Telemetry) -> None:
     targets = [
         (messages.Messages, "create", _create),
         (messages.AsyncMessages, "create", _create),
-        (messages.Messages, "stream", _stream),
-        (messages.AsyncMessages, "stream", _async_stream),
+        (messages.Messages, "stream", _stream_wrapper(TracedMessageStreamManager)),
+        (messages.AsyncMessages, "stream", _stream_wrapper(TracedAsyncMessageStreamManager)),
     ]
     if hasattr(base_client, SPAN_HOOK):
         targets.append((base_client, SPAN_HOOK, _sdk_span))
