@@ -1,11 +1,11 @@
-"""Streaming an OpenAI Agents SDK run (and an Agno agent) from FastAPI, traced with otel-genai.
+"""Streaming an OpenAI Agents SDK run from FastAPI, traced with otel-genai (the same pattern serves an Agno stream).
 
 The pattern: start the run *inside* the response body generator. The generator is what Starlette iterates, in its
 own task, after the endpoint returned; starting the run there keeps the SDKs' own context variables (the Agents SDK's
 current trace/span, Agno's run state) in the task that consumes the stream, and otel-genai joins the run's trace to
 the request span either way.
 
-Runs offline: the models talk to a fake OpenAI HTTP edge (an ``httpx.MockTransport``), spans go to the console.
+Runs offline: the models talk to a fake OpenAI HTTP edge (an ``httpx.MockTransport``); the span tree is printed.
 
     python examples/fastapi_agents.py            # serve one request in-process and print the spans
     uvicorn examples.fastapi_agents:app          # or serve it: curl -N localhost:8000/weather
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")
 
@@ -25,13 +27,18 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
+sys.path.insert(0, str(Path(__file__).parent))
+from span_tree import format_tree
+
 # --- telemetry ----------------------------------------------------------------------------------------------------
 provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(formatter=lambda s: f"{s.name}\n")))
+exporter = InMemorySpanExporter()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
 trace.set_tracer_provider(provider)
 set_trace_processors([])  # offline example: drop the Agents SDK's own exporter to api.openai.com
 OpenAIAgentsInstrumentor().instrument()
@@ -103,3 +110,4 @@ if __name__ == "__main__":
 
     with TestClient(app) as test_client:
         print("response:", test_client.get("/weather").text)
+    print(format_tree(exporter.get_finished_spans()))
