@@ -23,6 +23,7 @@ import inspect
 import threading
 from typing import Any
 
+import pytest
 from conftest import EXPORTER, STARTS, assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -177,6 +178,7 @@ def check_span(outer, seen: list[int], outcome: str) -> None:
     assert_all_ended()
 
 
+@pytest.mark.timeout(900)  # a few hundred programs: generous, for a loaded CI machine
 @SETTINGS
 @given(n=st.integers(0, 4), program=SYNC_OPS)
 def test_sync_generator_consumption_programs(n, program):
@@ -302,6 +304,7 @@ def expected_async_outcome(observed: list, started: bool) -> str:
     return expected_outcome(observed, started)
 
 
+@pytest.mark.timeout(900)
 @SETTINGS
 @given(n=st.integers(0, 4), program=ASYNC_OPS)
 def test_async_generator_consumption_programs(n, program):
