@@ -354,13 +354,26 @@ async def _traced_coroutine(run: SpanRun, awaitable: Any) -> Any:
     return wrap_result(run, result)
 
 
-class TracedIterator(wrapt.ObjectProxy):
-    """Proxy for an iterator object (e.g. ``openai.Stream``): ends the span at exhaustion, error, close or exit."""
+class _StreamProxy(wrapt.ObjectProxy):
+    """What both stream proxies share: the run, its private context, and how a ``with`` exit ends the span.
+
+    (wrapt's proxy already refuses copy and pickle: a copied stream would end the span twice or never.)
+    """
 
     def __init__(self, wrapped: Any, run: SpanRun) -> None:
         super().__init__(wrapped)
         self._self_run = run
-        self._self_step = run.private_context().run
+        self._self_ctx = run.private_context()
+
+    def _self_exited(self, exc: BaseException | None) -> None:
+        if exc is None:
+            self._self_run.end(Outcome.STOPPED_EARLY)  # no-op when the stream was already exhausted
+        else:
+            self._self_run.end_with(exc)
+
+
+class TracedIterator(_StreamProxy):
+    """Proxy for an iterator object (e.g. ``openai.Stream``): ends the span at exhaustion, error, close or exit."""
 
     def __iter__(self) -> TracedIterator:
         return self
@@ -368,7 +381,7 @@ class TracedIterator(wrapt.ObjectProxy):
     def __next__(self) -> Any:
         run = self._self_run
         try:
-            item = self._self_step(self.__wrapped__.__next__)
+            item = self._self_ctx.run(self.__wrapped__.__next__)
         except StopIteration:
             run.end(Outcome.COMPLETED)
             raise
@@ -393,23 +406,11 @@ class TracedIterator(wrapt.ObjectProxy):
         try:
             return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
-            run = self._self_run
-            run.end(Outcome.STOPPED_EARLY) if exc is None else run.end_with(exc)
-
-    def __copy__(self) -> Any:
-        raise NotImplementedError("a traced stream cannot be copied")
-
-    def __reduce_ex__(self, protocol: int) -> Any:
-        raise NotImplementedError("a traced stream cannot be pickled")
+            self._self_exited(exc)
 
 
-class TracedAsyncIterator(wrapt.ObjectProxy):
+class TracedAsyncIterator(_StreamProxy):
     """Proxy for an async iterator object (e.g. ``openai.AsyncStream``)."""
-
-    def __init__(self, wrapped: Any, run: SpanRun) -> None:
-        super().__init__(wrapped)
-        self._self_run = run
-        self._self_ctx = run.private_context()
 
     def __aiter__(self) -> TracedAsyncIterator:
         return self
@@ -427,19 +428,18 @@ class TracedAsyncIterator(wrapt.ObjectProxy):
         run.on_item(item)
         return item
 
-    async def close(self) -> Any:
-        close = self.__wrapped__.close
+    async def _self_close(self, name: str) -> Any:
+        close = getattr(self.__wrapped__, name)  # AttributeError, as without us, before the span is touched
         try:
             return await close()
         finally:
             self._self_run.end(Outcome.STOPPED_EARLY)
 
-    async def aclose(self) -> Any:
-        aclose = self.__wrapped__.aclose
-        try:
-            return await aclose()
-        finally:
-            self._self_run.end(Outcome.STOPPED_EARLY)
+    def close(self) -> Any:
+        return self._self_close("close")
+
+    def aclose(self) -> Any:
+        return self._self_close("aclose")
 
     async def __aenter__(self) -> Any:
         entered = await self.__wrapped__.__aenter__()
@@ -449,14 +449,7 @@ class TracedAsyncIterator(wrapt.ObjectProxy):
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
-            run = self._self_run
-            run.end(Outcome.STOPPED_EARLY) if exc is None else run.end_with(exc)
-
-    def __copy__(self) -> Any:
-        raise NotImplementedError("a traced stream cannot be copied")
-
-    def __reduce_ex__(self, protocol: int) -> Any:
-        raise NotImplementedError("a traced stream cannot be pickled")
+            self._self_exited(exc)
 
 
 class TracedAwaitable(wrapt.ObjectProxy):
