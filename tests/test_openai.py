@@ -446,6 +446,8 @@ def test_content_modes(spans, otel, monkeypatch, mode, on_span):
     assert record.span_id == span.context.span_id
     assert json.loads(record.attributes[OUTPUT])[0]["parts"] == [{"type": "text", "content": TEXT}]
     assert record.attributes["gen_ai.response.id"] == span.attributes["gen_ai.response.id"]
+    assert record.attributes["gen_ai.response.model"] == span.attributes["gen_ai.response.model"]
+    assert record.attributes["gen_ai.usage.output_tokens"] == span.attributes["gen_ai.usage.output_tokens"]
 
 
 def test_content_is_size_capped_and_has_no_secrets(spans, otel, monkeypatch, capture_content):
@@ -724,3 +726,36 @@ def test_raw_response_cached_before_instrument(spans, is_async):
     assert raw.create is cached
     assert call().parse().id
     assert len(spans.get_finished_spans()) == 2
+
+
+def test_responses_failed_event_marks_the_span(spans, otel):
+    client = client_for(openai_responses_stream(TEXT, final_event="response.failed"))
+    events = list(client.responses.create(model=MODEL, input="hi", stream=True))
+    assert events[-1].type == "response.failed"  # the SDK does not raise: the failure is in-band
+    span = only_span(spans)
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == events[-1].response.error.code
+    assert list(span.attributes["gen_ai.response.finish_reasons"]) == ["error"]
+    (point,) = metric_points(otel.reader)["gen_ai.client.operation.duration"]
+    assert point.attributes["error.type"] == events[-1].response.error.code
+
+
+def test_responses_incomplete_is_length(spans, otel):
+    client = client_for(openai_responses_stream(TEXT, final_event="response.incomplete"))
+    list(client.responses.create(model=MODEL, input="hi", stream=True))
+    span = only_span(spans)
+    assert list(span.attributes["gen_ai.response.finish_reasons"]) == ["length"]
+    assert span.status.status_code is StatusCode.UNSET
+
+
+def test_azure_prompt_filter_chunk_first(spans, otel):
+    """Azure leads some streams with a chunk whose id and model are empty: the real ones still get recorded."""
+    wire = openai_chat_stream(TEXT)
+    first = json.loads(wire.events()[0][1])
+    lead = {**first, "id": "", "model": "", "choices": [], "prompt_filter_results": []}
+    wire.chunks.insert(0, f"data: {json.dumps(lead)}\n\n".encode())
+    client = client_for(wire, azure=True)
+    list(client.chat.completions.create(model="deployment", messages=MESSAGES, stream=True))
+    attrs = only_span(spans).attributes
+    assert attrs["gen_ai.response.id"] == first["id"]
+    assert attrs["gen_ai.response.model"] == first["model"]

@@ -17,7 +17,9 @@ API (everything an LLM instrumentor needs besides its own patching and payload p
   item; keep it cheap) and/or :meth:`LLMCallObserver.value` (the final non-stream value) and fill the public fields:
   ``response_model``, ``response_id``, ``finish_reasons`` (list), ``input_tokens`` (including cached tokens, as
   the conventions ask), ``output_tokens``, ``cache_read_tokens``, ``cache_creation_tokens``, ``extra`` (dict of
-  further span attributes), and, only while ``self.capture`` is truthy, ``output_messages`` (list of
+  further span attributes), ``error_type`` (a failure the API reported in-band without the SDK raising, e.g. a
+  ``response.failed`` event: sets ``error.type`` and ERROR status on the span and ``error.type`` on the metrics),
+  and, only while ``self.capture`` is truthy, ``output_messages`` (list of
   :func:`message`). Set ``input_messages`` / ``system_instructions`` / ``tool_definitions`` at request time (only
   when capturing). ``on_item`` stamps the first-chunk time; ``on_end`` sets the response attributes, records the
   metrics (duration to end of stream, token usage by ``gen_ai.token.type``, time to first chunk for streams only:
@@ -40,7 +42,7 @@ from opentelemetry import _logs, metrics, trace
 from opentelemetry import context as otel_context
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
-from opentelemetry.trace import Span
+from opentelemetry.trace import Span, StatusCode
 
 from otel_genai import content
 from otel_genai.content import capture_mode
@@ -224,6 +226,7 @@ class LLMCallObserver(Observer):
         "cache_creation_tokens",
         "cache_read_tokens",
         "capture",
+        "error_type",
         "extra",
         "finish_reasons",
         "first_chunk",
@@ -257,6 +260,7 @@ class LLMCallObserver(Observer):
         self.cache_read_tokens: int | None = None
         self.cache_creation_tokens: int | None = None
         self.extra: dict[str, Any] | None = None
+        self.error_type: str | None = None
         self.input_messages: list | None = None
         self.system_instructions: list | None = None
         self.tool_definitions: list | None = None
@@ -299,21 +303,25 @@ class LLMCallObserver(Observer):
             attributes[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk - self.start
         if self.extra:
             attributes.update(self.extra)
+        error_type = _error_type(error) if error is not None else self.error_type
+        if error is None and error_type is not None:
+            attributes[ERROR_TYPE] = error_type
+            span.set_status(StatusCode.ERROR, error_type)
         if attributes:
             span.set_attributes(attributes)
         if self.capture is not None:
-            self._record_content(span)
-        self._record_metrics(end, error)
+            self._record_content(span, attributes)
+        self._record_metrics(end, error_type)
 
-    def _record_metrics(self, end: float, error: BaseException | None) -> None:
+    def _record_metrics(self, end: float, error_type: str | None) -> None:
         telemetry = self.telemetry
         attrs = self.metric_attributes
-        if self.response_model is not None or error is not None:
+        if self.response_model is not None or error_type is not None:
             attrs = dict(attrs)
             if self.response_model is not None:
                 attrs[gen_ai.GEN_AI_RESPONSE_MODEL] = self.response_model
-            if error is not None:
-                attrs[ERROR_TYPE] = _error_type(error)
+            if error_type is not None:
+                attrs[ERROR_TYPE] = error_type
         telemetry.duration.record(end - self.start, attrs)
         if self.stream and self.first_chunk is not None:
             telemetry.time_to_first_chunk.record(self.first_chunk - self.start, attrs)
@@ -335,7 +343,7 @@ class LLMCallObserver(Observer):
             out[gen_ai.GEN_AI_TOOL_DEFINITIONS] = content.to_json(self.tool_definitions)
         return out
 
-    def _record_content(self, span: Span) -> None:
+    def _record_content(self, span: Span, response_attributes: dict[str, Any]) -> None:
         mode = self.capture
         attrs = self.content_attributes()
         if not attrs or mode is None:
@@ -343,9 +351,7 @@ class LLMCallObserver(Observer):
         if mode.on_span:
             span.set_attributes(attrs)
         if mode.on_event:
-            event_attrs = {**self.metric_attributes, **attrs}
-            if self.response_id is not None:
-                event_attrs[gen_ai.GEN_AI_RESPONSE_ID] = self.response_id
+            event_attrs = {**self.metric_attributes, **response_attributes, **attrs}
             self.telemetry.logger.emit(
                 _logs.LogRecord(
                     event_name=OPERATION_DETAILS_EVENT,

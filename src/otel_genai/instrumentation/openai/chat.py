@@ -172,9 +172,9 @@ class ChatObserver(OpenAIObserver):
             self.output_messages = [_output_message(c.message, c.finish_reason) for c in choices]
 
     def chunk(self, item: Any) -> None:
-        if self.response_id is None:
-            self.response_id = item.id
-            self.response_model = item.model
+        if not self.response_id:  # Azure may lead with a prompt-filter chunk whose id and model are empty
+            self.response_id = item.id or None
+            self.response_model = item.model or None
             self._service(item)
         for choice in item.choices:
             if choice.finish_reason is not None:

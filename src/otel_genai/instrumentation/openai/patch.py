@@ -7,17 +7,24 @@ instrumented (``with_raw_response`` captures ``resource.create`` once) passes st
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import SpanKind
 
-from otel_genai.instrumentation._llm import LLMCallObserver, Telemetry, server_attributes, span_name
+from otel_genai.instrumentation._llm import (
+    LLMCallObserver,
+    Telemetry,
+    await_attached,
+    call_attached,
+    server_attributes,
+    span_name,
+)
 from otel_genai.lifecycle import SpanRun, TracedAsyncIterator, TracedIterator, call_in_span, start_run, wrap_result
 
 logger = logging.getLogger(__name__)
@@ -143,29 +150,14 @@ def call_wrapper(operation: Operation) -> Callable[..., Any]:
 
 
 def _call_raw_stream(run: SpanRun, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    token = otel_context.attach(run.otel_context)
-    try:
-        result = fn(*args, **kwargs)
-    except BaseException as exc:
-        run.end_with(exc)
-        raise
-    finally:
-        otel_context.detach(token)
+    result = call_attached(run, functools.partial(fn, *args, **kwargs))
     if inspect.iscoroutine(result):
         return _await_raw_stream(run, result)
     return _adopt(run, result)
 
 
 async def _await_raw_stream(run: SpanRun, coroutine: Any) -> Any:
-    token = otel_context.attach(run.otel_context)
-    try:
-        result = await coroutine
-    except BaseException as exc:
-        run.end_with(exc)
-        raise
-    finally:
-        otel_context.detach(token)
-    return _adopt(run, result)
+    return _adopt(run, await await_attached(run, coroutine))
 
 
 def _adopt(run: SpanRun, result: Any) -> Any:

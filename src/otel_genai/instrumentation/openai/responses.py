@@ -142,6 +142,8 @@ class ResponsesObserver(OpenAIObserver):
         self.finish_reasons = [finish] if finish else []
         if value.service_tier is not None:
             self.extra = {SERVICE_TIER_RESPONSE: value.service_tier}
+        if value.status == "failed":  # reported in the stream, not raised by the SDK
+            self.error_type = getattr(value.error, "code", None) or "failed"
         usage = value.usage
         if usage is not None:
             self.input_tokens = usage.input_tokens
