@@ -8,7 +8,6 @@ from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as ge
 
 from otel_genai.instrumentation._llm import (
     message,
-    parse_arguments,
     request_attributes,
     text_part,
     tool_call_part,
@@ -50,7 +49,7 @@ def output_type(response_format: Any) -> str | None:
     return None
 
 
-def request(kwargs: dict) -> tuple[dict[str, Any], bool]:
+def request(kwargs: dict) -> dict[str, Any]:
     attributes = request_attributes(kwargs, _PARAMS)
     n = kwargs.get("n")
     if isinstance(n, int) and n != 1:
@@ -58,10 +57,7 @@ def request(kwargs: dict) -> tuple[dict[str, Any], bool]:
     kind = output_type(kwargs.get("response_format"))
     if kind is not None:
         attributes[gen_ai.GEN_AI_OUTPUT_TYPE] = kind
-    stream = kwargs.get("stream") is True
-    if stream:
-        attributes[gen_ai.GEN_AI_REQUEST_STREAM] = True
-    return attributes, stream
+    return attributes
 
 
 # -- content ------------------------------------------------------------------------------------------------------
@@ -213,7 +209,7 @@ class ChatObserver(OpenAIObserver):
             for _, (role, text, calls, finish) in sorted(self._choices.items()):
                 parts = [text_part("".join(text))] if text else []
                 for _, (call_id, name, arguments) in sorted(calls.items()):
-                    parts.append(tool_call_part(call_id, name, parse_arguments("".join(arguments))))
+                    parts.append(tool_call_part(call_id, name, "".join(arguments)))
                 messages.append(message(role or "assistant", parts, finish))
             self.output_messages = messages
         super().on_end(span, error)

@@ -12,7 +12,7 @@ from otel_genai.instrumentation.openai.patch import OpenAIObserver, Operation
 EMBEDDINGS = "embeddings"
 
 
-def request(kwargs: dict) -> tuple[dict[str, Any], bool]:
+def request(kwargs: dict) -> dict[str, Any]:
     attributes: dict[str, Any] = {}
     dimensions = kwargs.get("dimensions")
     if isinstance(dimensions, int) and not isinstance(dimensions, bool):
@@ -20,7 +20,7 @@ def request(kwargs: dict) -> tuple[dict[str, Any], bool]:
     encoding = kwargs.get("encoding_format")
     if isinstance(encoding, str):  # only what the caller asked for; the SDK's own base64 default is not reported
         attributes[gen_ai.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
-    return attributes, False
+    return attributes
 
 
 def capture(observer: OpenAIObserver, kwargs: dict) -> None:

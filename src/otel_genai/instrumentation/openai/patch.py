@@ -85,7 +85,8 @@ class OpenAIObserver(LLMCallObserver):
 class Operation:
     """How one patched method is traced: its operation name, observer class and request-side attributes.
 
-    ``request(kwargs) -> (attributes, stream)``; ``capture(observer, kwargs)`` fills the input content.
+    ``request(kwargs) -> attributes`` (the operation's own request parameters; ``stream`` is handled here);
+    ``capture(observer, kwargs)`` fills the input content.
     """
 
     __slots__ = ("capture", "name", "observer_cls", "request")
@@ -94,7 +95,7 @@ class Operation:
         self,
         name: str,
         observer_cls: type[OpenAIObserver],
-        request: Callable[[dict], tuple[dict[str, Any], bool]],
+        request: Callable[[dict], dict[str, Any]],
         capture: Callable[[OpenAIObserver, dict], None] | None = None,
     ) -> None:
         self.name = name
@@ -111,7 +112,10 @@ class Operation:
         else:
             model = None
         common.update(server)
-        attributes, stream = self.request(kwargs)
+        attributes = self.request(kwargs)
+        stream = kwargs.get("stream") is True
+        if stream:
+            attributes[gen_ai.GEN_AI_REQUEST_STREAM] = True
         attributes.update(common)
         observer = self.observer_cls(telemetry, common, stream)
         if observer.capture is not None and self.capture is not None:

@@ -32,7 +32,7 @@ _TERMINAL = frozenset(("response.completed", "response.incomplete", "response.fa
 _FINISH = {"completed": "stop", "failed": "error", "cancelled": "cancelled"}
 
 
-def request(kwargs: dict) -> tuple[dict[str, Any], bool]:
+def request(kwargs: dict) -> dict[str, Any]:
     attributes = request_attributes(kwargs, _PARAMS)
     text = kwargs.get("text")
     fmt = _get(_get(text, "format"), "type") if text is not None else None
@@ -46,10 +46,7 @@ def request(kwargs: dict) -> tuple[dict[str, Any], bool]:
     conversation = _get(conversation, "id") if not isinstance(conversation, str) else conversation
     if isinstance(conversation, str):
         attributes[gen_ai.GEN_AI_CONVERSATION_ID] = conversation
-    stream = kwargs.get("stream") is True
-    if stream:
-        attributes[gen_ai.GEN_AI_REQUEST_STREAM] = True
-    return attributes, stream
+    return attributes
 
 
 # -- content ------------------------------------------------------------------------------------------------------
