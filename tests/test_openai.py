@@ -759,3 +759,13 @@ def test_azure_prompt_filter_chunk_first(spans, otel):
     attrs = only_span(spans).attributes
     assert attrs["gen_ai.response.id"] == first["id"]
     assert attrs["gen_ai.response.model"] == first["model"]
+
+
+def test_server_attributes_follow_a_changed_base_url(spans, otel):
+    client = client_for([openai_chat(TEXT), openai_chat(TEXT)])
+    client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    client.base_url = "http://other-host:9000/v1"
+    client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    first, second = spans.get_finished_spans()
+    assert (first.attributes["server.address"], first.attributes["server.port"]) == ("api.openai.com", 443)
+    assert (second.attributes["server.address"], second.attributes["server.port"]) == ("other-host", 9000)

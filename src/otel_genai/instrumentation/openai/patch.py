@@ -47,23 +47,29 @@ class State:
 
 STATE = State()
 
-_server_cache: dict[tuple[type, str], tuple[str, dict[str, Any]]] = {}
+_server_cache: dict[int, tuple[Any, str, dict[str, Any]]] = {}
 
 
 def client_attributes(resource: Any) -> tuple[str, dict[str, Any]]:
-    """(provider name, server attributes) of the client behind a resource, cached per (client class, base_url)."""
+    """(provider name, server attributes) of the client behind a resource.
+
+    Cached per client while its ``base_url`` is the same object (the cache holds that object, so a recycled
+    client id cannot match a different URL).
+    """
     client = getattr(resource, "_client", None)
-    base_url = str(getattr(client, "base_url", ""))
-    key = (type(client), base_url)
-    cached = _server_cache.get(key)
-    if cached is None:
-        server = server_attributes(base_url) if base_url else {}
-        host = server.get("server.address", "")
-        azure = type(client).__name__.endswith("AzureOpenAI") or host.endswith(_AZURE_HOSTS)
-        cached = (AZURE if azure else OPENAI, server)
-        if len(_server_cache) < 256:
-            _server_cache[key] = cached
-    return cached
+    base_url = getattr(client, "base_url", None)
+    cached = _server_cache.get(id(client))
+    if cached is not None and cached[0] is base_url:
+        return cached[1], cached[2]
+    text = str(base_url) if base_url is not None else ""
+    server = server_attributes(text) if text else {}
+    host = server.get("server.address", "")
+    azure = type(client).__name__.endswith("AzureOpenAI") or host.endswith(_AZURE_HOSTS)
+    provider = AZURE if azure else OPENAI
+    if len(_server_cache) >= 256:
+        _server_cache.clear()
+    _server_cache[id(client)] = (base_url, provider, server)
+    return provider, server
 
 
 class OpenAIObserver(LLMCallObserver):
