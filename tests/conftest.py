@@ -4,8 +4,11 @@ which OpenTelemetry's context machinery logs an error or a span is ended twice."
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
+
+os.environ.setdefault("AGNO_TELEMETRY", "false")  # agno phones home by default; tests never reach the network
 
 import pytest
 from opentelemetry import trace

@@ -23,7 +23,7 @@ INSTRUMENTORS: dict[str, tuple[str, str]] = {
 class GenAIInstrumentor(BaseInstrumentor):
     """Instruments every supported library that is importable here; skips the rest quietly."""
 
-    _active: list[BaseInstrumentor] = []  # noqa: RUF012 - replaced per instance in _instrument (a singleton)
+    _active: list[BaseInstrumentor] = []
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ()

@@ -1,0 +1,38 @@
+"""GenAIInstrumentor instruments every supported library that is importable, and undoes it all."""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from otel_genai.instrumentation import INSTRUMENTORS, GenAIInstrumentor
+
+
+def _instrumentor(name):
+    module, cls = INSTRUMENTORS[name]
+    return getattr(importlib.import_module(module), cls)()
+
+
+def test_entry_points_match_the_table():
+    registered = {ep.name: ep.value for ep in entry_points(group="opentelemetry_instrumentor")}
+    for name, (module, cls) in INSTRUMENTORS.items():
+        assert registered[name] == f"{module}:{cls}"
+        assert _instrumentor(name).instrumentation_dependencies()
+
+
+def test_instruments_and_uninstruments_everything():
+    import openai
+
+    original = openai.resources.chat.completions.completions.Completions.create
+    genai = GenAIInstrumentor()
+    genai.instrument()
+    try:
+        for name in INSTRUMENTORS:
+            assert _instrumentor(name).is_instrumented_by_opentelemetry, name
+        assert openai.resources.chat.completions.completions.Completions.create is not original
+        GenAIInstrumentor().instrument()  # twice is harmless (and a singleton)
+    finally:
+        genai.uninstrument()
+    for name in INSTRUMENTORS:
+        assert not _instrumentor(name).is_instrumented_by_opentelemetry, name
+    assert openai.resources.chat.completions.completions.Completions.create is original
