@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -47,18 +48,20 @@ class State:
 
 STATE = State()
 
-_server_cache: dict[int, tuple[Any, str, dict[str, Any]]] = {}
+_server_cache: weakref.WeakKeyDictionary[Any, tuple[Any, str, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
 def client_attributes(resource: Any) -> tuple[str, dict[str, Any]]:
     """(provider name, server attributes) of the client behind a resource.
 
-    Cached per client while its ``base_url`` is the same object (the cache holds that object, so a recycled
-    client id cannot match a different URL).
+    Cached per client (weakly: the entry goes with the client) while its ``base_url`` is the same object.
     """
     client = getattr(resource, "_client", None)
     base_url = getattr(client, "base_url", None)
-    cached = _server_cache.get(id(client))
+    try:
+        cached = _server_cache.get(client)
+    except TypeError:  # not weak-referenceable / hashable
+        cached = None
     if cached is not None and cached[0] is base_url:
         return cached[1], cached[2]
     text = str(base_url) if base_url is not None else ""
@@ -66,9 +69,10 @@ def client_attributes(resource: Any) -> tuple[str, dict[str, Any]]:
     host = server.get("server.address", "")
     azure = type(client).__name__.endswith("AzureOpenAI") or host.endswith(_AZURE_HOSTS)
     provider = AZURE if azure else OPENAI
-    if len(_server_cache) >= 256:
-        _server_cache.clear()
-    _server_cache[id(client)] = (base_url, provider, server)
+    try:
+        _server_cache[client] = (base_url, provider, server)
+    except TypeError:
+        pass
     return provider, server
 
 
