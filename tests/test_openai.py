@@ -780,3 +780,13 @@ def test_with_streaming_response_still_works(spans, otel):
     assert span.name == f"chat {MODEL}"
     assert "gen_ai.response.id" not in span.attributes
     assert_all_ended()
+
+
+def test_short_lived_clients_leave_nothing_behind(spans, otel):
+    from otel_genai.instrumentation.openai import patch
+
+    for _ in range(20):
+        client_for(openai_chat(TEXT)).chat.completions.create(model=MODEL, messages=MESSAGES)
+    gc.collect()
+    assert len(patch._server_cache) == 0
+    assert len(spans.get_finished_spans()) == 20
