@@ -6,6 +6,7 @@ value, one span per call, all items, and that decorated generators switch contex
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,20 @@ def test_benchmark_smoke_run(tmp_path):
         assert row["spans"] == 1.0, row
         assert row.get("items_ok") is not False, row  # memory rows count no items
     assert {r["context"] for r in ours if r["scenario"].startswith("gen_")} == {"switches"}
+
+
+def test_agent_runs_benchmark_smoke():
+    done = subprocess.run(
+        [sys.executable, str(RUN.parent / "agent_runs.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "N": "2"},
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [
+        line for line in done.stdout.splitlines() if line.startswith("| openai-agents") or line.startswith("| Agno")
+    ]
+    assert len(rows) == 4
+    spans = [int(row.split("|")[2]) for row in rows]
+    assert spans == [8, 8, 2, 4]  # with the OpenAI instrumentor on, model calls are not doubled
