@@ -291,7 +291,7 @@ def test_hundred_concurrent_streamed_runs_end_everything_and_leak_nothing(base_u
     tracemalloc.start()
     try:
         retained = []
-        for _ in range(2):
+        for _ in range(3):
             measured("/agents/outer", 100)
             EXPORTER.clear()
             STARTS.started.clear()
@@ -302,5 +302,6 @@ def test_hundred_concurrent_streamed_runs_end_everything_and_leak_nothing(base_u
         tracemalloc.stop()
     assert _live(_Entry) == 0 and _live(SpanRun) == 0
     assert OpenAIAgentsInstrumentor().processor.in_flight() == (0, 0)
-    growth = retained[1] - retained[0]
-    assert growth < 256 * 1024, f"retained memory grew by {growth} bytes over 100 more runs"
+    # A leak grows with every batch; a cache the libraries fill once (or allocator noise) shows in one delta only.
+    growth = min(retained[1] - retained[0], retained[2] - retained[1])
+    assert growth < 256 * 1024, f"retained bytes after each batch of 100 runs: {retained}"
