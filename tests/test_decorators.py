@@ -555,3 +555,31 @@ def test_end_from_racing_threads_ends_once(spans):
             t.join()
     assert len(spans.get_finished_spans()) == 50
     assert_all_ended()
+
+
+def test_future_returned_by_a_plain_function_ends_the_span_when_done(spans):
+    @task
+    def schedule(loop, value):
+        future = loop.create_future()
+        loop.call_later(0.01, future.set_result, value)
+        return future
+
+    @task
+    def doomed(loop):
+        return loop.create_future()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        future = schedule(loop, 7)
+        assert isinstance(future, asyncio.Future)  # the same object, not a wrapper
+        assert not spans.get_finished_spans()
+        assert await future == 7
+        pending = doomed(loop)
+        pending.cancel()
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    done, cancelled = spans.get_finished_spans()
+    assert OUTCOME not in done.attributes and done.status.status_code is StatusCode.UNSET
+    assert cancelled.attributes[OUTCOME] == Outcome.CANCELLED
+    assert_all_ended()

@@ -87,10 +87,6 @@ class SpanRun:
         self._once = [True]  # popped by the one call of end() that ends the span: atomic, whatever the thread
         self._private: contextvars.Context | None = None
 
-    @property
-    def is_open(self) -> bool:
-        return bool(self._once)
-
     def private_context(self) -> contextvars.Context:
         """The contextvars.Context a generator body runs in: the caller's, now, with the span current."""
         ctx = self._private
@@ -196,7 +192,7 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
         if inspect.iscoroutine(result):
             return _traced_coroutine(run, result)
         if isinstance(result, asyncio.Future):
-            result.add_done_callback(run_end_future(run))
+            result.add_done_callback(_end_when_done(run))
             return result
         cls = type(result)
         if hasattr(cls, "__anext__"):
@@ -213,7 +209,7 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
     return result
 
 
-def run_end_future(run: SpanRun) -> Callable[[asyncio.Future], None]:
+def _end_when_done(run: SpanRun) -> Callable[[asyncio.Future], None]:
     def done(future: asyncio.Future) -> None:
         if future.cancelled():
             run.end(Outcome.CANCELLED)
