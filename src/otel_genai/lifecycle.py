@@ -24,6 +24,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -77,13 +78,16 @@ def _error_type(exc: BaseException) -> str:
 class SpanRun:
     """One started span and the one place that ends it."""
 
-    __slots__ = ("_once", "_private", "items", "observer", "otel_context", "span")
+    __slots__ = ("_hook", "_once", "_private", "items", "observer", "otel_context", "span")
 
     def __init__(self, span: Span, otel_ctx: otel_context.Context, observer: Observer | None = None) -> None:
         self.span = span
         self.otel_context = otel_ctx  # the caller's context at start, with the span current
         self.observer = observer
         self.items = 0
+        # the per-item hook, bound once (None when the observer keeps the no-op default)
+        hook = getattr(observer, "on_item", None)
+        self._hook = hook if hook is not None and type(observer).on_item is not Observer.on_item else None
         self._once = [True]  # popped by the one call of end() that ends the span: atomic, whatever the thread
         self._private: contextvars.Context | None = None
 
@@ -97,10 +101,10 @@ class SpanRun:
 
     def on_item(self, item: Any) -> None:
         self.items += 1
-        observer = self.observer
-        if observer is not None:
+        hook = self._hook
+        if hook is not None:
             try:
-                observer.on_item(item)
+                hook(item)
             except Exception:
                 logger.debug("otel-genai: on_item hook failed", exc_info=True)
 
@@ -350,16 +354,82 @@ async def _traced_coroutine(run: SpanRun, awaitable: Any) -> Any:
     return wrap_result(run, result)
 
 
+def _iterate(run: SpanRun, forward: Callable[[], Any]) -> Any:
+    """The per-item loop of a proxied iterator: one generator per proxy, driven by ``for`` and ``next()`` alike.
+
+    A generator rather than a ``__next__`` method on the proxy, because resuming a frame costs less per item than a
+    call through the proxy's attribute machinery. Closing it (the proxy was dropped) ends nothing: the run ends on
+    its own paths (exhaustion, error, ``close()``, ``with`` exit, or garbage collection as abandoned).
+    """
+    step = run.private_context().run
+    return _iterate_in(run, step, forward)
+
+
+def _iterate_in(run: SpanRun, step: Callable[..., Any], forward: Callable[[], Any]) -> Any:
+    on_item = run.on_item
+    while True:
+        try:
+            item = step(forward)
+        except StopIteration:
+            run.end(Outcome.COMPLETED)
+            return
+        except BaseException as exc:
+            run.end_with(exc)
+            raise
+        on_item(item)
+        yield item  # what is thrown in here (the loop closed or finalized with its proxy) is not the stream's
+
+
+def _aiterate(run: SpanRun, forward: Callable[[], Any]) -> Any:
+    """The async twin of :func:`_iterate`; each step of the stream's ``__anext__`` runs in the private context.
+
+    Its event-loop hooks are initialised as unset, so a dropped proxy closes its loop at once, as a sync generator
+    would, instead of through an ``aclose()`` task its event loop would schedule later: the loop awaits nothing
+    when closed at a ``yield``, and the span is then ended as abandoned when the run is collected.
+    """
+    loop = _aiterate_in(run, run.private_context(), forward)
+    firstiter, finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
+    if firstiter is not None or finalizer is not None:
+        sys.set_asyncgen_hooks(None, None)
+        try:
+            loop.__anext__()  # the first __anext__() call initialises the hooks; the step object is discarded unrun
+        finally:
+            sys.set_asyncgen_hooks(firstiter, finalizer)
+    return loop
+
+
+async def _aiterate_in(run: SpanRun, ctx: contextvars.Context, forward: Callable[[], Any]) -> Any:
+    step = ctx.run
+    on_item = run.on_item
+    while True:
+        try:
+            awaiting = forward().__await__()
+            try:
+                pending = step(awaiting.send, None)
+            except StopIteration as done:
+                item = done.value
+            else:
+                item = await _Resume(ctx, awaiting, pending)
+        except StopAsyncIteration:
+            run.end(Outcome.COMPLETED)
+            return
+        except BaseException as exc:
+            run.end_with(exc)
+            raise
+        on_item(item)
+        yield item  # what is thrown in here (closed or finalized by its event loop) is not the stream's
+
+
 class _StreamProxy(wrapt.ObjectProxy):
-    """What both stream proxies share: the run, its private context, and how a ``with`` exit ends the span.
+    """What both stream proxies share: the run, the per-item loop, and how a ``with`` exit ends the span.
 
     (wrapt's proxy already refuses copy and pickle: a copied stream would end the span twice or never.)
     """
 
-    def __init__(self, wrapped: Any, run: SpanRun) -> None:
+    def __init__(self, wrapped: Any, run: SpanRun, items: Any) -> None:
         super().__init__(wrapped)
         self._self_run = run
-        self._self_ctx = run.private_context()
+        self._self_items = items  # the per-item loop (a generator or async generator over the stream)
 
     def _self_exited(self, exc: BaseException | None) -> None:
         if exc is None:
@@ -371,21 +441,14 @@ class _StreamProxy(wrapt.ObjectProxy):
 class TracedIterator(_StreamProxy):
     """Proxy for an iterator object (e.g. ``openai.Stream``): ends the span at exhaustion, error, close or exit."""
 
-    def __iter__(self) -> TracedIterator:
-        return self
+    def __init__(self, wrapped: Any, run: SpanRun) -> None:
+        super().__init__(wrapped, run, _iterate(run, wrapped.__next__))
+
+    def __iter__(self) -> Any:
+        return self._self_items
 
     def __next__(self) -> Any:
-        run = self._self_run
-        try:
-            item = self._self_ctx.run(self.__wrapped__.__next__)
-        except StopIteration:
-            run.end(Outcome.COMPLETED)
-            raise
-        except BaseException as exc:
-            run.end_with(exc)
-            raise
-        run.on_item(item)
-        return item
+        return self._self_items.__next__()
 
     def close(self) -> Any:
         close = self.__wrapped__.close  # AttributeError, as without us, before the span is touched
@@ -408,21 +471,14 @@ class TracedIterator(_StreamProxy):
 class TracedAsyncIterator(_StreamProxy):
     """Proxy for an async iterator object (e.g. ``openai.AsyncStream``)."""
 
-    def __aiter__(self) -> TracedAsyncIterator:
-        return self
+    def __init__(self, wrapped: Any, run: SpanRun) -> None:
+        super().__init__(wrapped, run, _aiterate(run, wrapped.__anext__))
 
-    async def __anext__(self) -> Any:
-        run = self._self_run
-        try:
-            item = await _await_in(self._self_ctx, self.__wrapped__.__anext__())
-        except StopAsyncIteration:
-            run.end(Outcome.COMPLETED)
-            raise
-        except BaseException as exc:
-            run.end_with(exc)
-            raise
-        run.on_item(item)
-        return item
+    def __aiter__(self) -> Any:
+        return self._self_items
+
+    def __anext__(self) -> Any:
+        return self._self_items.__anext__()
 
     async def _self_close(self, name: str) -> Any:
         close = getattr(self.__wrapped__, name)  # AttributeError, as without us, before the span is touched

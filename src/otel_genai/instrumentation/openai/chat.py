@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
@@ -167,8 +168,11 @@ class ChatObserver(OpenAIObserver):
         if self.capture is not None:
             self.output_messages = [_output_message(c.message, c.finish_reason) for c in choices]
 
-    def chunk(self, item: Any) -> None:
-        if not self.response_id:  # Azure may lead with a prompt-filter chunk whose id and model are empty
+    def on_item(self, item: Any) -> None:
+        """Per streamed chunk (replaces the base hook to save a call per chunk)."""
+        if self.first_chunk is None:
+            self.first_chunk = perf_counter()
+        if self.response_id is None:  # Azure may lead with a prompt-filter chunk whose id and model are empty
             self.response_id = item.id or None
             self.response_model = item.model or None
             self._service(item)
