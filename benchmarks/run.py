@@ -261,6 +261,15 @@ class Worker:
 # --------------------------------------------------------------------------- measurement
 
 TIMED = {"gen_sync", "gen_async", "call", "chat", "stream_long", "stream_short"}
+# Seconds per sample. Per-call samples of a real client are long, so that each holds enough calls for a stable
+# median (the decorator scenarios are microseconds per call: 20 ms holds thousands).
+SAMPLE_S = {"chat": 0.2, "stream_long": 0.25, "stream_short": 0.1}
+DEFAULT_SAMPLE_S = 0.02
+QUICK_SAMPLE_S = 0.004
+
+
+def sample_seconds(scenario: str, quick: bool) -> float:
+    return QUICK_SAMPLE_S if quick else SAMPLE_S.get(scenario, DEFAULT_SAMPLE_S)
 
 
 def calibrate(w: Worker, scenario: str, target_s: float) -> None:
@@ -280,7 +289,7 @@ def calibrate(w: Worker, scenario: str, target_s: float) -> None:
     w.run(scenario, w.n[scenario])  # warm-up at the final size
 
 
-def measure(workers: list[Worker], rounds: int, target_s: float, mem_chunks: int) -> dict[str, Any]:
+def measure(workers: list[Worker], rounds: int, quick: bool, mem_chunks: int) -> dict[str, Any]:
     """Round-robin all (scenario, worker) pairs; rotate the worker order each round to spread drift."""
     samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
     scenarios = [s for s in dict.fromkeys(s for w in workers for s in w.config.scenarios) if s in TIMED]
@@ -288,7 +297,7 @@ def measure(workers: list[Worker], rounds: int, target_s: float, mem_chunks: int
     for w in workers:
         for s in w.config.scenarios:
             if s in TIMED:
-                calibrate(w, s, target_s)
+                calibrate(w, s, sample_seconds(s, quick))
     print(f"  calibrated in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
     for r in range(rounds):
         order = workers[r % len(workers) :] + workers[: r % len(workers)]
@@ -469,7 +478,9 @@ def report(rows: list[dict[str, Any]], groups: Iterable[str], meta: dict[str, An
     parts = [
         "otel-genai benchmarks: interleaved rounds "
         + ", ".join(f"{g} {n}" for g, n in meta["rounds"].items())
-        + f", ~{meta['target_ms']} ms per sample, "
+        + ", ms per sample: "
+        + ", ".join(f"{s} {ms}" for s, ms in meta["sample_ms"].items())
+        + " (each after one untimed warm-up iteration), "
         f"python {meta['python']}, {meta['cpus']} CPUs, {meta['date']}."
     ]
     notes = {
@@ -492,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short smoke run (< 60 s once venvs exist)")
     p.add_argument("--only", choices=["decorators", "openai"], help="run one scenario group")
-    p.add_argument("--rounds", type=int, help="interleaved rounds (default: decorators 150, openai 60; quick 5)")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default: decorators 150, openai 40; quick 5)")
     p.add_argument("--markdown", action="store_true", help="print markdown tables (for the README)")
     p.add_argument(
         "--here",
@@ -501,9 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=RESULTS, help="where latest.md / latest.json go")
     args = p.parse_args(argv)
-    default_rounds = {"decorators": 5, "openai": 5} if args.quick else {"decorators": 150, "openai": 60}
+    default_rounds = {"decorators": 5, "openai": 5} if args.quick else {"decorators": 150, "openai": 40}
     rounds = {g: args.rounds or n for g, n in default_rounds.items()}
-    target_s = 0.004 if args.quick else 0.02
     mem_chunks = 4_000 if args.quick else 100_000
     groups = [args.only] if args.only else ["decorators", "openai"]
     cfgs = [c for c in configs() if c.group in groups and (c.venv == "ours" or not args.here)]
@@ -535,14 +545,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         try:
-            samples.update(measure(live, rounds[g], target_s, mem_chunks))
+            samples.update(measure(live, rounds[g], args.quick, mem_chunks))
         finally:
             for w in workers:
                 w.stop()
         workers_all += workers
     meta = {
         "rounds": rounds,
-        "target_ms": round(target_s * 1000),
+        "sample_ms": {s: round(sample_seconds(s, args.quick) * 1000) for s in sorted(TIMED)},
         "mem_chunks": mem_chunks,
         "mem_window": min(10_000, mem_chunks // 2),
         "python": sys.version.split()[0],

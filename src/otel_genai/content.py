@@ -40,7 +40,7 @@ class CaptureMode(enum.Enum):
 
 
 class _Settings:
-    __slots__ = ("max_length", "mode")
+    __slots__ = ("capture", "max_length", "mode")
 
     def __init__(self) -> None:
         raw = os.environ.get(CAPTURE_ENV, "").strip()
@@ -51,6 +51,7 @@ class _Settings:
                 self.mode = CaptureMode(raw.upper())
             except ValueError:
                 self.mode = CaptureMode.NO_CONTENT
+        self.capture = self.mode if self.mode.enabled else None
         try:
             self.max_length = max(0, int(os.environ.get(MAX_LENGTH_ENV, DEFAULT_MAX_LENGTH)))
         except ValueError:
@@ -61,6 +62,10 @@ _settings: _Settings | None = None
 
 
 def settings() -> _Settings:
+    return _settings or _load()
+
+
+def _load() -> _Settings:
     global _settings
     if _settings is None:
         _settings = _Settings()
@@ -75,6 +80,12 @@ def reload() -> None:
 
 def capture_mode() -> CaptureMode:
     return settings().mode
+
+
+def capturing() -> CaptureMode | None:
+    """The capture mode when content is captured, None when it is not (read once per call)."""
+    settings = _settings or _load()
+    return settings.capture
 
 
 def truncate(text: str) -> str:

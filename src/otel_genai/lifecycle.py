@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import inspect
 import logging
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -189,21 +189,24 @@ def call_in_span(run: SpanRun | None, fn: Callable[..., Any], args: tuple, kwarg
 def wrap_result(run: SpanRun, result: Any) -> Any:
     """Return an object like ``result`` whose consumption ends ``run``'s span (see the module docstring)."""
     try:
-        if inspect.isgenerator(result):
+        cls = type(result)
+        kind = _KINDS.get(cls)
+        if kind is None:
+            kind = _kind_of(cls)
+        if kind is _GENERATOR:
             return _traced_generator(run, result)
-        if inspect.isasyncgen(result):
+        if kind is _ASYNC_GENERATOR:
             return _traced_async_generator(run, result)
-        if inspect.iscoroutine(result):
+        if kind is _COROUTINE:
             return _traced_coroutine(run, result)
-        if isinstance(result, asyncio.Future):
+        if kind is _FUTURE:
             result.add_done_callback(_end_when_done(run))
             return result
-        cls = type(result)
-        if hasattr(cls, "__anext__"):
+        if kind is _ASYNC_ITERATOR:
             return TracedAsyncIterator(result, run)
-        if hasattr(cls, "__next__"):
+        if kind is _ITERATOR:
             return TracedIterator(result, run)
-        if hasattr(cls, "__await__"):
+        if kind is _AWAITABLE:
             return TracedAwaitable(result, run)
         if run.observer is not None:
             run.observer.on_value(run.span, result)
@@ -211,6 +214,37 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
         logger.debug("otel-genai: wrapping result failed", exc_info=True)
     run.end()
     return result
+
+
+# What wrap_result does with a result, by its class (checked in this order), cached per class: the checks on a
+# class that has none of these attributes can be costly (pydantic's model metaclass raises in __getattr__ on each).
+_GENERATOR, _ASYNC_GENERATOR, _COROUTINE, _FUTURE = "generator", "async generator", "coroutine", "future"
+_ASYNC_ITERATOR, _ITERATOR, _AWAITABLE, _VALUE = "async iterator", "iterator", "awaitable", "value"
+_KINDS: dict[type, str] = {}
+_KINDS_MAX = 1024  # classes made on the fly must not grow the cache without bound
+
+
+def _kind_of(cls: type) -> str:
+    if issubclass(cls, types.GeneratorType):
+        kind = _GENERATOR
+    elif issubclass(cls, types.AsyncGeneratorType):
+        kind = _ASYNC_GENERATOR
+    elif issubclass(cls, types.CoroutineType):
+        kind = _COROUTINE
+    elif issubclass(cls, asyncio.Future):
+        kind = _FUTURE
+    elif hasattr(cls, "__anext__"):
+        kind = _ASYNC_ITERATOR
+    elif hasattr(cls, "__next__"):
+        kind = _ITERATOR
+    elif hasattr(cls, "__await__"):
+        kind = _AWAITABLE
+    else:
+        kind = _VALUE
+    if len(_KINDS) >= _KINDS_MAX:
+        _KINDS.clear()
+    _KINDS[cls] = kind
+    return kind
 
 
 def _end_when_done(run: SpanRun) -> Callable[[asyncio.Future], None]:

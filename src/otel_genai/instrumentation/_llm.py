@@ -154,9 +154,9 @@ def _given(value: Any) -> bool:
 def request_attributes(kwargs: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
     """Span attributes for the request parameters in ``kwargs`` named by ``mapping`` ({kwarg: attribute})."""
     out: dict[str, Any] = {}
-    for name, attribute in mapping.items():
-        value = kwargs.get(name)
-        if not _given(value):
+    for name, value in kwargs.items():  # a call passes a few of the parameters a mapping knows
+        attribute = mapping.get(name)
+        if attribute is None or not _given(value):
             continue
         if attribute == gen_ai.GEN_AI_REQUEST_STOP_SEQUENCES and isinstance(value, str):
             value = [value]
@@ -222,49 +222,28 @@ class LLMCallObserver(Observer):
     ``gen_ai.provider.name``, ``gen_ai.request.model``, ``server.address``, ``server.port``).
     """
 
-    __slots__ = (
-        "cache_creation_tokens",
-        "cache_read_tokens",
-        "capture",
-        "error_type",
-        "extra",
-        "finish_reasons",
-        "first_chunk",
-        "input_messages",
-        "input_tokens",
-        "metric_attributes",
-        "output_messages",
-        "output_tokens",
-        "response_id",
-        "response_model",
-        "start",
-        "stream",
-        "system_instructions",
-        "telemetry",
-        "tool_definitions",
-    )
+    # What a call has seen so far. Class-level defaults: an instance stores only what its call sets.
+    response_model: str | None = None
+    response_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
+    extra: dict[str, Any] | None = None
+    error_type: str | None = None
+    first_chunk: float | None = None
+    input_messages: list | None = None
+    system_instructions: list | None = None
+    tool_definitions: list | None = None
+    output_messages: list | None = None
 
     def __init__(self, telemetry: Telemetry, metric_attributes: dict[str, Any], stream: bool = False) -> None:
         self.start = perf_counter()
         self.telemetry = telemetry
         self.metric_attributes = metric_attributes
         self.stream = stream
-        mode = capture_mode()
-        self.capture = mode if mode.enabled else None
-        self.first_chunk: float | None = None
-        self.response_model: str | None = None
-        self.response_id: str | None = None
+        self.capture = content.capturing()
         self.finish_reasons: list[str] = []
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cache_read_tokens: int | None = None
-        self.cache_creation_tokens: int | None = None
-        self.extra: dict[str, Any] | None = None
-        self.error_type: str | None = None
-        self.input_messages: list | None = None
-        self.system_instructions: list | None = None
-        self.tool_definitions: list | None = None
-        self.output_messages: list | None = None
 
     # hooks for subclasses
     def chunk(self, item: Any) -> None:

@@ -14,7 +14,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import SpanKind
 
@@ -54,10 +53,15 @@ _server_cache: weakref.WeakKeyDictionary[Any, tuple[Any, str, dict[str, Any]]] =
 def client_attributes(resource: Any) -> tuple[str, dict[str, Any]]:
     """(provider name, server attributes) of the client behind a resource.
 
-    Cached per client (weakly: the entry goes with the client) while its ``base_url`` is the same object.
+    Cached per client (weakly: the entry goes with the client) while its base URL is the same object. The URL is
+    read from the client's ``_base_url`` when it has one: openai 3's public ``base_url`` property imports a module
+    on every access (about 1 µs a call).
     """
     client = getattr(resource, "_client", None)
-    base_url = getattr(client, "base_url", None)
+    state = getattr(client, "__dict__", None)
+    base_url = state.get("_base_url") if state else None
+    if base_url is None:
+        base_url = getattr(client, "base_url", None)
     try:
         cached = _server_cache.get(client)
     except TypeError:  # not weak-referenceable / hashable
@@ -142,11 +146,14 @@ class Operation:
 
 
 def call_wrapper(operation: Operation) -> Callable[..., Any]:
-    """A wrapt wrapper tracing ``operation`` (sync or async: the engine handles whatever the SDK returns)."""
+    """A wrapt wrapper tracing ``operation`` (sync or async: the engine handles whatever the SDK returns).
+
+    ``suppress_instrumentation()`` is checked once, by ``start_run`` (no span, the call passes straight through).
+    """
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         telemetry = STATE.telemetry
-        if not STATE.enabled or telemetry is None or not is_instrumentation_enabled():
+        if not STATE.enabled or telemetry is None:
             return wrapped(*args, **kwargs)
         try:
             run, raw_stream = operation.start(telemetry, instance, kwargs)
