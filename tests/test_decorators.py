@@ -298,6 +298,80 @@ def test_iterator_object_proxy_with_protocol(spans):
     assert only_span(spans).attributes[OUTCOME] == Outcome.STOPPED_EARLY
 
 
+def test_iterator_proxy_mixes_next_for_and_break(spans):
+    """``for`` and ``next()`` drive the same per-item loop: a break keeps the stream open and resumable."""
+
+    @task
+    def open_stream():
+        return iter_object(range(5))
+
+    stream = open_stream()
+    assert next(stream) == 0
+    for item in stream:
+        assert item == 1
+        break
+    assert not spans.get_finished_spans()  # a break is not the end: the stream may be read on
+    assert list(stream) == [2, 3, 4]
+    span = only_span(spans)
+    assert span.attributes[OUTCOME] == Outcome.COMPLETED
+    assert span.attributes["otel_genai.stream.items"] == 5
+    with pytest.raises(StopIteration):
+        next(stream)  # exhausted, as the stream itself would be
+    assert len(spans.get_finished_spans()) == 1
+
+
+def test_async_iterator_proxy_dropped_mid_stream_ends_at_collection(spans):
+    class Chunks:
+        def __init__(self):
+            self.n = 3
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            self.n -= 1
+            return self.n
+
+    @task
+    def open_stream():
+        return Chunks()
+
+    async def main():
+        stream = open_stream()
+        async for _ in stream:
+            break
+        await stream.__anext__()
+        del stream
+        gc.collect()
+        assert only_span(spans).attributes[OUTCOME] == Outcome.ABANDONED  # at once, not at the loop's next turn
+
+    asyncio.run(main())
+
+
+def test_result_kinds_are_cached_per_class_within_a_bound(spans):
+    from otel_genai import lifecycle
+
+    @task
+    def make(cls):
+        return cls()
+
+    for i in range(lifecycle._KINDS_MAX + 10):
+        make(type(f"Value{i}", (), {}))
+    assert len(lifecycle._KINDS) <= lifecycle._KINDS_MAX
+    assert len(spans.get_finished_spans()) == lifecycle._KINDS_MAX + 10
+
+
+class iter_object:  # noqa: N801 - a minimal iterator class, like an SDK stream
+    def __init__(self, items):
+        self._it = iter(items)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._it)
+
+
 # --- results and errors ---------------------------------------------------------------------------------------
 
 

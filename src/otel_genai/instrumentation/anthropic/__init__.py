@@ -13,12 +13,12 @@ of the stream, our metrics, content capture under ``OTEL_INSTRUMENTATION_GENAI_C
 when the SDK's own tracing is off or the SDK is older) and *switch theirs off for exactly the calls we trace*:
 
 * the SDK starts its span through ``anthropic._base_client.start_api_call_span``; we wrap that function. When the
-  current span is the span of one of our Messages calls, it returns a non-recording span that carries *our* span
-  context instead of starting a span. The SDK then records nothing (all its recording is guarded by
-  ``is_recording()``), and its own propagation code, when the client's ``propagation`` option is on, injects
-  a ``traceparent`` of *our* span: downstream services see our span as the parent, exactly as they saw theirs.
-  A client whose own tracing is off (``ANTHROPIC_OPEN_TELEMETRY=false``, ``open_telemetry=False``) injects
-  nothing, as before.
+  current span is the span of one of our Messages calls, it starts nothing and returns None, so the SDK sends the
+  request without running any tracing code of its own. When the client's ``propagation`` option is on (the
+  default), we first add *our* span's trace headers (``traceparent``..., from the registered propagator) to the
+  request's options: downstream services see our span as the parent, exactly as they saw theirs. A client whose
+  own tracing is off (``ANTHROPIC_OPEN_TELEMETRY=false``, ``open_telemetry=False``) or that does not propagate
+  gets no headers from us either, as before.
 * calls we do not trace (``messages.count_tokens``, ``messages.parse``, beta, batches, models, and the
   ``with_raw_response`` / ``with_streaming_response`` variants) keep the SDK's own span: still one span per call.
 * inside ``suppress_instrumentation()`` the SDK's span is suppressed too, as every instrumentation's is.

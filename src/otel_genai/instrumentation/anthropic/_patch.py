@@ -7,14 +7,15 @@ metrics and content shapes in :mod:`otel_genai.instrumentation._llm`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import wrapt
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
-from opentelemetry.trace import NonRecordingSpan, SpanKind
+from opentelemetry.trace import SpanKind
 
 from otel_genai.instrumentation._llm import (
     Telemetry,
@@ -192,15 +193,30 @@ class TracedAsyncMessageStreamManager(wrapt.ObjectProxy):
 def _sdk_span(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     """``anthropic._base_client.start_api_call_span``: the SDK's own call span, off for the calls we trace.
 
-    See the package docstring. Returning a non-recording span with our span context makes the SDK record nothing
-    and propagate our span; returning None (when suppressed) makes it send the request without a span or headers.
+    See the package docstring. For our calls it returns None, so the SDK sends the request without tracing code of
+    its own; when the client propagates (its ``propagation`` option, on by default) we first put our span's trace
+    headers on the request options, as the SDK would have put its own span's. Suppressed: None, and no headers.
     """
     if not is_instrumentation_enabled():
         return None
     ours = otel_context.get_value(_CALL_SPAN)
     if ours is not None and ours is trace.get_current_span():
-        return NonRecordingSpan(ours.get_span_context())
+        if kwargs.get("propagation", True):
+            _propagate(args[2] if len(args) > 2 else kwargs.get("options"))
+        return None
     return wrapped(*args, **kwargs)
+
+
+def _propagate(options: Any) -> None:
+    """Add the current context's trace headers (the registered propagator's) to a request's ``options.headers``."""
+    carrier: dict[str, str] = {}
+    try:
+        propagate.inject(carrier)
+        if carrier:
+            headers = getattr(options, "headers", None)
+            options.headers = {**headers, **carrier} if isinstance(headers, Mapping) else carrier
+    except Exception:
+        logger.debug("otel-genai: cannot add trace headers to the anthropic request", exc_info=True)
 
 
 # -- patching --------------------------------------------------------------------------------------------------

@@ -187,7 +187,10 @@ class ChatObserver(OpenAIObserver):
 
     def _accumulate(self, choice: Any) -> None:
         # [role, text pieces, {tool index: [id, name, argument pieces]}, finish_reason]
-        acc = self._choices.setdefault(choice.index, [None, [], {}, None])  # type: ignore[union-attr]
+        choices = self._choices
+        acc = choices.get(choice.index)  # type: ignore[union-attr]
+        if acc is None:
+            acc = choices[choice.index] = [None, [], {}, None]  # type: ignore[index]
         delta = choice.delta
         if delta is not None:
             if delta.role:
