@@ -54,7 +54,9 @@ CONTENT_ENV = {
     },
 }
 # Inherited variables that would change what a peer does; every worker starts without them.
-SCRUB_PREFIXES = ("OTEL_", "TRACELOOP_", "LANGFUSE_", "LOGFIRE_", "OPENINFERENCE_", "OPENAI_")
+SCRUB_PREFIXES = ("OTEL_", "TRACELOOP_", "LANGFUSE_", "LOGFIRE_", "OPENINFERENCE_", "OPENAI_", "ANTHROPIC_")
+# anthropic >= 2.13 traces its own calls whenever a tracer provider is set; this switches that off.
+ANTHROPIC_OWN_SPANS_OFF = {"ANTHROPIC_OPEN_TELEMETRY": "false"}
 BASE_ENV = {
     "TRACELOOP_TELEMETRY": "false",
     "TRACELOOP_METRICS_ENABLED": "false",
@@ -76,10 +78,11 @@ class Config:
     content: str = "-"
     baseline: bool = False
     scenarios: tuple[str, ...] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
-        return CONTENT_ENV.get(self.kind, {}).get(self.content, {})
+        return {**CONTENT_ENV.get(self.kind, {}).get(self.content, {}), **self.extra_env}
 
 
 def configs() -> list[Config]:
@@ -127,6 +130,22 @@ def configs() -> list[Config]:
     for name, venv_name, kind, packages in peers:
         for content in (CONTENT_OFF, CONTENT_ON):
             out.append(Config("openai", name, venv_name, kind, packages, content=content, scenarios=oa))
+    off = ANTHROPIC_OWN_SPANS_OFF
+    out += [
+        Config("anthropic", "no tracing", "ours", "none", ["anthropic"], baseline=True, scenarios=oa, extra_env=off),
+        Config("anthropic", "anthropic's own spans", "ours", "anthropic", ["anthropic"], scenarios=oa),
+    ]
+    anthropic_peers = [
+        ("otel-genai", "ours", "ours", ["otel-genai"], {}),
+        ("otel-genai, anthropic's own tracing off", "ours", "ours", ["otel-genai"], off),
+        ("openllmetry", "traceloop", "openllmetry", ["opentelemetry-instrumentation-anthropic"], off),
+        ("openinference", "peers", "openinference", ["openinference-instrumentation-anthropic"], off),
+    ]
+    for name, venv_name, kind, packages, env in anthropic_peers:
+        for content in (CONTENT_OFF, CONTENT_ON):
+            out.append(
+                Config("anthropic", name, venv_name, kind, packages, content=content, scenarios=oa, extra_env=env)
+            )
     return out
 
 
@@ -201,7 +220,8 @@ class Worker:
         env.update(self.config.env)
         if self.config.venv == "ours":
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-        log = (VENVS / f"worker-{self.config.group}-{self.config.kind}-{self.config.content}.log").open("w")
+        slug = "".join(ch if ch.isalnum() else "-" for ch in key(self.config)).strip("-")
+        log = (VENVS / f"worker-{self.config.group}-{slug}.log").open("w")
         cmd = [
             self.python or str(venv_python(self.config.venv)),
             str(WORKER),
@@ -299,7 +319,7 @@ def measure(workers: list[Worker], rounds: int, quick: bool, mem_chunks: int) ->
             if s in TIMED:
                 calibrate(w, s, sample_seconds(s, quick))
     print(f"  calibrated in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
-    for r in range(rounds):
+    for r in range(rounds if workers else 0):
         order = workers[r % len(workers) :] + workers[: r % len(workers)]
         for s in scenarios:
             for w in order:
@@ -401,6 +421,7 @@ SCENARIO_LABEL = {
     "gen_async": "async generator, µs/item",
     "call": "plain function, µs/call",
     "chat": "chat.completions (non-streaming), µs/call",
+    "messages": "messages.create (non-streaming), µs/call",
     "stream_chunk": "streaming, µs/chunk",
     "memory": "memory growth, bytes/chunk",
 }
@@ -443,9 +464,10 @@ def table(rows: list[dict[str, Any]], group: str, markdown: bool) -> str:
             continue
         mem = r["scenario"] == "memory"
         notes = "; ".join(filter(None, [sanity(r), f"n/a: {r['error']}" if r.get("error") else "", *r["notes"]]))
+        label = "messages" if group == "anthropic" and r["scenario"] == "chat" else r["scenario"]
         body.append(
             [
-                SCENARIO_LABEL[r["scenario"]],
+                SCENARIO_LABEL[label],
                 r["config"],
                 r["content"],
                 fmt(r.get("value"), ".1f" if mem else ".3f"),
@@ -493,6 +515,10 @@ def report(rows: list[dict[str, Any]], groups: Iterable[str], meta: dict[str, An
         f"Memory = Python heap (tracemalloc) allocated during the last {meta['mem_window']} chunks of one "
         f"{meta['mem_chunks']}-chunk stream and still alive at its last chunk, per chunk; 'added' is net of "
         "the uninstrumented client. Targets for otel-genai: <= 100 µs/call, <= 1 µs/chunk, no growth with content off.",
+        "anthropic": "Real anthropic client over httpx.MockTransport serving pre-encoded Messages API wire bytes "
+        "(per chunk: text_delta events, measured as for openai). Baseline: anthropic with its own tracing off "
+        "(ANTHROPIC_OPEN_TELEMETRY=false). otel-genai runs with anthropic's defaults (we switch its span off per "
+        "call); the peers run with anthropic's own tracing off, so that each configuration records one span per call.",
     }
     for g in groups:
         parts += [f"\n### {g}\n", notes[g] + "\n", table(rows, g, markdown)]
@@ -502,8 +528,10 @@ def report(rows: list[dict[str, Any]], groups: Iterable[str], meta: dict[str, An
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short smoke run (< 60 s once venvs exist)")
-    p.add_argument("--only", choices=["decorators", "openai"], help="run one scenario group")
-    p.add_argument("--rounds", type=int, help="interleaved rounds (default: decorators 150, openai 40; quick 5)")
+    p.add_argument("--only", choices=["decorators", "openai", "anthropic"], help="run one scenario group")
+    p.add_argument(
+        "--rounds", type=int, help="interleaved rounds (default: decorators 150, openai and anthropic 40; quick 5)"
+    )
     p.add_argument("--markdown", action="store_true", help="print markdown tables (for the README)")
     p.add_argument(
         "--here",
@@ -512,10 +540,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=RESULTS, help="where latest.md / latest.json go")
     args = p.parse_args(argv)
-    default_rounds = {"decorators": 5, "openai": 5} if args.quick else {"decorators": 150, "openai": 40}
+    default_rounds = (
+        {"decorators": 5, "openai": 5, "anthropic": 5}
+        if args.quick
+        else {"decorators": 150, "openai": 40, "anthropic": 40}
+    )
     rounds = {g: args.rounds or n for g, n in default_rounds.items()}
     mem_chunks = 4_000 if args.quick else 100_000
-    groups = [args.only] if args.only else ["decorators", "openai"]
+    groups = [args.only] if args.only else ["decorators", "openai", "anthropic"]
     cfgs = [c for c in configs() if c.group in groups and (c.venv == "ours" or not args.here)]
 
     VENVS.mkdir(exist_ok=True)

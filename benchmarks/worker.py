@@ -39,6 +39,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 # The not-yet-final import paths of otel-genai: the single place to change them.
 OURS_TASK = "otel_genai:task"
 OURS_OPENAI_INSTRUMENTOR = "otel_genai.instrumentation.openai:OpenAIInstrumentor"
+OURS_ANTHROPIC_INSTRUMENTOR = "otel_genai.instrumentation.anthropic:AnthropicInstrumentor"
 
 ITEMS = 1000  # items per generator call
 STREAM_CHUNKS = 1000  # content chunks in the "long" stream
@@ -332,49 +333,62 @@ def stream_body(chunks: int) -> bytes:
     return head + token * chunks + tail + _sse(usage) + b"data: [DONE]\n\n"
 
 
-class OpenAIBench:
-    """The real openai client over an in-process MockTransport serving pre-encoded bytes."""
+class ClientBench:
+    """A real SDK client over an in-process MockTransport serving pre-encoded wire bytes (subclasses: the API)."""
+
+    LEAD = 1  # stream items before the first content chunk
+    HTTP = "httpx"  # the HTTP package the SDK's http_client must come from
 
     def __init__(self) -> None:
-        import httpx
-        import openai
-
+        httpx = importlib.import_module(self.HTTP)
         self.bodies: dict[int, bytes] = {}
         self.chunks = 1
-        chat = chat_body()
+        single = self.single_body()
         json_headers = {"content-type": "application/json"}
         sse_headers = {"content-type": "text/event-stream"}
 
-        def handler(request: httpx.Request) -> httpx.Response:
+        def handler(request: Any) -> Any:
             if b'"stream":true' in request.content.replace(b" ", b""):
                 return httpx.Response(200, headers=sse_headers, content=self.body(self.chunks))
-            return httpx.Response(200, headers=json_headers, content=chat)
+            return httpx.Response(200, headers=json_headers, content=single)
 
-        self.client = openai.OpenAI(
-            api_key="sk-bench",
-            base_url="http://127.0.0.1:9/v1",
-            max_retries=0,
-            http_client=httpx.Client(transport=httpx.MockTransport(handler)),
-        )
+        self.client = self.make_client(httpx.Client(transport=httpx.MockTransport(handler)))
 
+    # the API
+    def make_client(self, http_client: Any) -> Any:
+        raise NotImplementedError
+
+    def single_body(self) -> bytes:
+        raise NotImplementedError
+
+    def stream_body(self, chunks: int) -> bytes:
+        raise NotImplementedError
+
+    def create(self, stream: bool) -> Any:
+        raise NotImplementedError
+
+    def answered(self, response: Any) -> bool:
+        raise NotImplementedError
+
+    # the scenarios
     def body(self, chunks: int) -> bytes:
         if chunks not in self.bodies:
-            self.bodies[chunks] = stream_body(chunks)
+            self.bodies[chunks] = self.stream_body(chunks)
         return self.bodies[chunks]
 
     def chat(self, n: int) -> tuple[int, int, int]:
-        create, ok = self.client.chat.completions.create, 0
+        create, answered, ok = self.create, self.answered, 0
         t0 = time.perf_counter_ns()
         for _ in range(n):
-            ok += create(model=MODEL, messages=MESSAGES).choices[0].message.content == ANSWER
+            ok += answered(create(False))
         return time.perf_counter_ns() - t0, n, ok
 
     def stream(self, n: int, chunks: int) -> tuple[int, int, int]:
-        self.chunks, create, items = chunks, self.client.chat.completions.create, 0
+        self.chunks, create, items = chunks, self.create, 0
         self.body(chunks)
         t0 = time.perf_counter_ns()
         for _ in range(n):
-            for _chunk in create(model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}):
+            for _chunk in create(True):
                 items += 1
         return time.perf_counter_ns() - t0, n, items
 
@@ -391,16 +405,40 @@ class OpenAIBench:
         before = EXPORTER.count
         gc.collect()
         end = 0
-        stream = self.client.chat.completions.create(
-            model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
-        )
-        for i, _chunk in enumerate(stream):
-            if i == chunks - window:
+        last = chunks + self.LEAD - 1  # index of the last content chunk
+        for i, _chunk in enumerate(self.create(True)):
+            if i == last - window:
                 tracemalloc.start()
-            elif i == chunks:  # chunk 0 is the role chunk: this is the last content chunk
+            elif i == last:
                 end = tracemalloc.get_traced_memory()[0]
                 tracemalloc.stop()
         return {"bytes_per_chunk": end / window, "spans": EXPORTER.count - before, "calls": 1, "window": window}
+
+
+class OpenAIBench(ClientBench):
+    """``chat.completions.create``: a chat.completion body, or a stream of chat.completion.chunk SSE frames."""
+
+    def make_client(self, http_client: Any) -> Any:
+        import openai
+
+        base_url = "http://127.0.0.1:9/v1"
+        return openai.OpenAI(api_key="sk-bench", base_url=base_url, max_retries=0, http_client=http_client)
+
+    def single_body(self) -> bytes:
+        return chat_body()
+
+    def stream_body(self, chunks: int) -> bytes:
+        return stream_body(chunks)
+
+    def create(self, stream: bool) -> Any:
+        if stream:
+            return self.client.chat.completions.create(
+                model=MODEL, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+            )
+        return self.client.chat.completions.create(model=MODEL, messages=MESSAGES)
+
+    def answered(self, response: Any) -> bool:
+        return response.choices[0].message.content == ANSWER
 
 
 def setup_openai(kind: str) -> OpenAIBench:
@@ -428,6 +466,111 @@ def setup_openai(kind: str) -> OpenAIBench:
     else:
         raise ValueError(f"unknown openai instrumentation {kind!r}")
     return OpenAIBench()
+
+
+# --------------------------------------------------------------------------- anthropic
+
+ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
+ANTHROPIC_MESSAGES = [{"role": "user", "content": "Summarise the plot of Hamlet in three sentences."}]
+_MSG_ID = "msg_01BENCH00000000000000000"
+
+
+def _anthropic_usage(output_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": 21,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+    }
+
+
+def _message(content: list[dict[str, Any]], stop_reason: str | None, output_tokens: int) -> dict[str, Any]:
+    return {
+        "id": _MSG_ID,
+        "type": "message",
+        "role": "assistant",
+        "model": ANTHROPIC_MODEL,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": _anthropic_usage(output_tokens),
+    }
+
+
+def anthropic_body() -> bytes:
+    """A Messages API response body exactly as the API returns it."""
+    return json.dumps(_message([{"type": "text", "text": ANSWER}], "end_turn", 61)).encode()
+
+
+def _event(obj: dict[str, Any]) -> bytes:
+    return b"event: " + obj["type"].encode() + b"\ndata: " + json.dumps(obj).encode() + b"\n\n"
+
+
+def anthropic_stream_body(chunks: int) -> bytes:
+    """SSE stream: message_start, content_block_start, ``chunks`` text deltas, content_block_stop, message_delta,
+    message_stop (``event:`` + ``data:`` frames, as the API sends them)."""
+    head = _event({"type": "message_start", "message": _message([], None, 1)})
+    head += _event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+    delta = _event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": " word"}})
+    tail = _event({"type": "content_block_stop", "index": 0})
+    tail += _event(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": chunks},
+        }
+    )
+    tail += _event({"type": "message_stop"})
+    return head + delta * chunks + tail
+
+
+class AnthropicBench(ClientBench):
+    """``messages.create``: a Message body, or a stream of Messages API SSE events."""
+
+    LEAD = 2  # message_start, content_block_start
+    HTTP = "httpx2"  # anthropic 2.x takes only httpx2 clients
+
+    def make_client(self, http_client: Any) -> Any:
+        import anthropic
+
+        return anthropic.Anthropic(
+            api_key="sk-ant-bench", base_url="http://127.0.0.1:9", max_retries=0, http_client=http_client
+        )
+
+    def single_body(self) -> bytes:
+        return anthropic_body()
+
+    def stream_body(self, chunks: int) -> bytes:
+        return anthropic_stream_body(chunks)
+
+    def create(self, stream: bool) -> Any:
+        return self.client.messages.create(
+            model=ANTHROPIC_MODEL, max_tokens=1024, messages=ANTHROPIC_MESSAGES, stream=stream
+        )
+
+    def answered(self, response: Any) -> bool:
+        return response.content[0].text == ANSWER
+
+
+def setup_anthropic(kind: str) -> AnthropicBench:
+    """``none`` and ``anthropic`` differ only in ``ANTHROPIC_OPEN_TELEMETRY`` (set by run.py)."""
+    tp = sdk_provider()
+    if kind in ("none", "anthropic"):
+        pass
+    elif kind == "ours":
+        load(OURS_ANTHROPIC_INSTRUMENTOR)().instrument(tracer_provider=tp)
+    elif kind == "openllmetry":
+        from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
+
+        AnthropicInstrumentor().instrument(tracer_provider=tp)
+    elif kind == "openinference":
+        from openinference.instrumentation.anthropic import AnthropicInstrumentor
+
+        AnthropicInstrumentor().instrument(tracer_provider=tp)
+    else:
+        raise ValueError(f"unknown anthropic instrumentation {kind!r}")
+    return AnthropicBench()
 
 
 # --------------------------------------------------------------------------- protocol
@@ -476,9 +619,9 @@ def make_runner(group: str, kind: str) -> tuple[Callable[[str, int], dict[str, A
             return {"ns": ns, "calls": calls, "items": items}
 
         return run, info
-    bench = setup_openai(kind)
+    bench = setup_openai(kind) if group == "openai" else setup_anthropic(kind)
 
-    def run_openai(scenario: str, n: int) -> dict[str, Any]:
+    def run_client(scenario: str, n: int) -> dict[str, Any]:
         if scenario == "chat":
             ns, calls, items = bench.chat(n)
         elif scenario == "stream_long":
@@ -491,7 +634,7 @@ def make_runner(group: str, kind: str) -> tuple[Callable[[str, int], dict[str, A
             raise ValueError(scenario)
         return {"ns": ns, "calls": calls, "items": items}
 
-    return run_openai, info
+    return run_client, info
 
 
 def main() -> None:
