@@ -425,6 +425,30 @@ def test_tool_calls_content_shape(spans, otel, capture_content, stream):
     assert list(span.attributes["gen_ai.response.finish_reasons"]) == ["tool_calls"]
 
 
+def test_long_streamed_text_is_captured_whole(spans, otel, capture_content):
+    """Streamed pieces are compacted every 64 (StreamedText): the captured text is still exactly the streamed one."""
+    text = " ".join(f"w{i}" for i in range(300))
+    client = client_for(openai_chat_stream(text, chunks=300))
+    streamed = "".join(
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+        if c.choices
+    )
+    assert streamed == text
+    assert loads(only_span(spans), OUTPUT)[0]["parts"] == [{"type": "text", "content": text}]
+
+
+def test_streamed_text_compacts_pieces():
+    from otel_genai.instrumentation._llm import StreamedText
+
+    streamed = StreamedText()
+    assert not streamed and str(streamed) == ""
+    for i in range(130):
+        streamed.add(str(i % 10))
+    assert streamed and str(streamed) == "".join(str(i % 10) for i in range(130))
+    assert len(streamed._blocks) == 2 and len(streamed._pieces) == 2  # 130 pieces held as 4 strings
+
+
 @pytest.mark.parametrize(("mode", "on_span"), [("EVENT_ONLY", False), ("SPAN_AND_EVENT", True), ("true", True)])
 def test_content_modes(spans, otel, monkeypatch, mode, on_span):
     monkeypatch.setenv(content_settings.CAPTURE_ENV, mode)

@@ -54,6 +54,7 @@ __all__ = [
     "OPERATION_DETAILS_EVENT",
     "TOKEN_BUCKETS",
     "LLMCallObserver",
+    "StreamedText",
     "Telemetry",
     "await_attached",
     "call_attached",
@@ -210,6 +211,33 @@ def tool_definition(name: Any, description: Any = None, parameters: Any = None, 
     if parameters is not None:
         out["parameters"] = parameters
     return out
+
+
+class StreamedText:
+    """Text that arrives in pieces (kept only while content is captured).
+
+    Every 64 pieces are joined into one string, so a long stream holds about the size of its text instead of one
+    string object (about 50 bytes of overhead) per piece; ``str()`` gives the whole text.
+    """
+
+    __slots__ = ("_blocks", "_pieces")
+
+    def __init__(self) -> None:
+        self._blocks: list[str] = []
+        self._pieces: list[str] = []
+
+    def add(self, piece: str) -> None:
+        pieces = self._pieces
+        pieces.append(piece)
+        if len(pieces) == 64:
+            self._blocks.append("".join(pieces))
+            pieces.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self._pieces or self._blocks)
+
+    def __str__(self) -> str:
+        return "".join(self._blocks) + "".join(self._pieces)
 
 
 # -- the observer ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from opentelemetry.trace import Span
 
 from otel_genai.instrumentation._llm import (
     LLMCallObserver,
+    StreamedText,
     message,
     parse_arguments,
     text_part,
@@ -164,7 +165,8 @@ class MessagesObserver(LLMCallObserver):
             self._usage(event.usage)
         elif kind == "content_block_start" and self._blocks is not None:
             block = event.content_block
-            self._blocks[event.index] = [block.type, getattr(block, "id", None), getattr(block, "name", None), []]
+            name = getattr(block, "name", None)
+            self._blocks[event.index] = [block.type, getattr(block, "id", None), name, StreamedText()]
 
     def _delta(self, event: Any) -> None:
         delta = event.delta
@@ -172,7 +174,7 @@ class MessagesObserver(LLMCallObserver):
         if text:
             block = self._blocks.get(event.index) if self._blocks is not None else None
             if block is not None:
-                block[3].append(text)
+                block[3].add(text)
 
     def value(self, value: Any) -> None:
         if _get(value, "type") != "message":
@@ -189,8 +191,8 @@ class MessagesObserver(LLMCallObserver):
 
     def _streamed_parts(self) -> list[dict[str, Any]]:
         out = []
-        for kind, id, name, pieces in (self._blocks or {}).values():
-            text = "".join(pieces)
+        for kind, id, name, streamed in (self._blocks or {}).values():
+            text = str(streamed)
             if kind in ("tool_use", "server_tool_use"):
                 out.append(tool_call_part(id, name, parse_arguments(text) if text else {}))
             elif kind == "thinking":

@@ -8,6 +8,7 @@ from typing import Any
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 
 from otel_genai.instrumentation._llm import (
+    StreamedText,
     message,
     request_attributes,
     text_part,
@@ -186,19 +187,21 @@ class ChatObserver(OpenAIObserver):
             self._usage(usage)
 
     def _accumulate(self, choice: Any) -> None:
-        # [role, text pieces, {tool index: [id, name, argument pieces]}, finish_reason]
+        # [role, text, {tool index: [id, name, arguments]}, finish_reason]
         choices = self._choices
         acc = choices.get(choice.index)  # type: ignore[union-attr]
         if acc is None:
-            acc = choices[choice.index] = [None, [], {}, None]  # type: ignore[index]
+            acc = choices[choice.index] = [None, StreamedText(), {}, None]  # type: ignore[index]
         delta = choice.delta
         if delta is not None:
             if delta.role:
                 acc[0] = delta.role
             if delta.content:
-                acc[1].append(delta.content)
+                acc[1].add(delta.content)
             for call in delta.tool_calls or ():
-                slot = acc[2].setdefault(call.index, [None, None, []])
+                slot = acc[2].get(call.index)
+                if slot is None:
+                    slot = acc[2][call.index] = [None, None, StreamedText()]
                 if call.id:
                     slot[0] = call.id
                 fn = call.function
@@ -206,7 +209,7 @@ class ChatObserver(OpenAIObserver):
                     if fn.name:
                         slot[1] = fn.name
                     if fn.arguments:
-                        slot[2].append(fn.arguments)
+                        slot[2].add(fn.arguments)
         if choice.finish_reason is not None:
             acc[3] = choice.finish_reason
 
@@ -214,9 +217,9 @@ class ChatObserver(OpenAIObserver):
         if self._choices:
             messages = []
             for _, (role, text, calls, finish) in sorted(self._choices.items()):
-                parts = [text_part("".join(text))] if text else []
+                parts = [text_part(str(text))] if text else []
                 for _, (call_id, name, arguments) in sorted(calls.items()):
-                    parts.append(tool_call_part(call_id, name, "".join(arguments)))
+                    parts.append(tool_call_part(call_id, name, str(arguments)))
                 messages.append(message(role or "assistant", parts, finish))
             self.output_messages = messages
         super().on_end(span, error)

@@ -7,6 +7,7 @@ from typing import Any
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 
 from otel_genai.instrumentation._llm import (
+    StreamedText,
     message,
     request_attributes,
     text_part,
@@ -130,7 +131,7 @@ class ResponsesObserver(OpenAIObserver):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._text: list[str] | None = [] if self.capture is not None else None
+        self._text: StreamedText | None = StreamedText() if self.capture is not None else None
 
     def response(self, value: Any) -> None:
         self.response_id = value.id
@@ -159,7 +160,7 @@ class ResponsesObserver(OpenAIObserver):
         kind = item.type
         if kind == "response.output_text.delta":
             if self._text is not None:
-                self._text.append(item.delta)
+                self._text.add(item.delta)
         elif kind in _TERMINAL:
             self.response(item.response)
         elif kind == "response.created":
@@ -168,7 +169,7 @@ class ResponsesObserver(OpenAIObserver):
 
     def on_end(self, span: Any, error: BaseException | None) -> None:
         if self._text:  # the stream stopped before its final event: keep what was streamed
-            self.output_messages = [message("assistant", [text_part("".join(self._text))])]
+            self.output_messages = [message("assistant", [text_part(str(self._text))])]
         super().on_end(span, error)
 
 
