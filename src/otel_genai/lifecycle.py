@@ -417,19 +417,19 @@ def _iterate_in(run: SpanRun, step: Callable[..., Any], forward: Callable[[], An
 def _aiterate(run: SpanRun, forward: Callable[[], Any]) -> Any:
     """The async twin of :func:`_iterate`; each step of the stream's ``__anext__`` runs in the private context.
 
-    Its event-loop hooks are initialised as unset, so a dropped proxy closes its loop at once, as a sync generator
-    would, instead of through an ``aclose()`` task its event loop would schedule later: the loop awaits nothing
-    when closed at a ``yield``, and the span is then ended as abandoned when the run is collected.
+    Its event-loop hooks are initialised as unset, so a dropped proxy closes this generator at once, as a sync
+    generator would be, instead of through an ``aclose()`` task the event loop would schedule later: it awaits
+    nothing when closed at its ``yield``, and the span is then ended as abandoned when the run is collected.
     """
-    loop = _aiterate_in(run, run.private_context(), forward)
+    items = _aiterate_in(run, run.private_context(), forward)
     firstiter, finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
     if firstiter is not None or finalizer is not None:
         sys.set_asyncgen_hooks(None, None)
         try:
-            loop.__anext__()  # the first __anext__() call initialises the hooks; the step object is discarded unrun
+            items.__anext__()  # the first __anext__() call initialises the hooks; the step object is discarded unrun
         finally:
             sys.set_asyncgen_hooks(firstiter, finalizer)
-    return loop
+    return items
 
 
 async def _aiterate_in(run: SpanRun, ctx: contextvars.Context, forward: Callable[[], Any]) -> Any:
