@@ -339,7 +339,9 @@ def measure(workers: list[Worker], rounds: int, quick: bool, mem_chunks: int) ->
 
 
 def key(c: Config) -> str:
-    return f"{c.name} [{c.content}]" if c.content != "-" else c.name
+    """A configuration's unique name across groups (the same peer appears in several)."""
+    name = f"{c.name} [{c.content}]" if c.content != "-" else c.name
+    return f"{c.group}: {name}"
 
 
 def per_unit(scenario: str, res: dict[str, Any]) -> float:

@@ -5,6 +5,7 @@ value, one span per call, all items, and that decorated generators switch contex
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -24,7 +25,12 @@ def test_benchmark_smoke_run(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "latest.json").read_text())["rows"]
     ours = [r for r in rows if r["config"].startswith("otel-genai")]
-    assert {r["scenario"] for r in ours} >= {"gen_sync", "gen_async", "call", "chat", "stream_chunk", "memory"}
+    client = {"chat", "stream_chunk", "memory"}
+    assert {(r["group"], r["scenario"]) for r in ours} >= {
+        *(("decorators", s) for s in ("gen_sync", "gen_async", "call")),
+        *(("openai", s) for s in client),
+        *(("anthropic", s) for s in client),
+    }
     for row in rows:
         assert row["error"] is None, row
         assert row["value"] is not None, row
@@ -32,6 +38,19 @@ def test_benchmark_smoke_run(tmp_path):
         assert row["spans"] == 1.0, row
         assert row.get("items_ok") is not False, row  # memory rows count no items
     assert {r["context"] for r in ours if r["scenario"].startswith("gen_")} == {"switches"}
+
+
+def test_configurations_are_told_apart():
+    """Samples are keyed by configuration: the same peer in two groups must not share a key."""
+    spec = importlib.util.spec_from_file_location("benchmark_run", RUN)
+    run = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = run  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(run)
+    finally:
+        del sys.modules[spec.name]
+    keys = [run.key(c) for c in run.configs()]
+    assert len(keys) == len(set(keys))
 
 
 def test_agent_runs_benchmark_smoke():
