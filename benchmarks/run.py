@@ -203,6 +203,16 @@ def ensure_venv(name: str) -> str | None:
 # --------------------------------------------------------------------------- workers
 
 
+def worker_env(config: Config) -> dict[str, str]:
+    """The environment a configuration's worker runs in: ours, scrubbed of variables that change what peers do."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUB_PREFIXES)}
+    env.update(BASE_ENV)
+    env.update(config.env)
+    if config.venv == "ours":
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+    return env
+
+
 @dataclass
 class Worker:
     """The orchestrator's handle on one worker process."""
@@ -215,11 +225,7 @@ class Worker:
     n: dict[str, int] = field(default_factory=dict)
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUB_PREFIXES)}
-        env.update(BASE_ENV)
-        env.update(self.config.env)
-        if self.config.venv == "ours":
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+        env = worker_env(self.config)
         slug = "".join(ch if ch.isalnum() else "-" for ch in key(self.config)).strip("-")
         log = (VENVS / f"worker-{self.config.group}-{slug}.log").open("w")
         cmd = [

@@ -637,7 +637,23 @@ def make_runner(group: str, kind: str) -> tuple[Callable[[str, int], dict[str, A
     return run_client, info
 
 
+def count(group: str, kind: str, scenario: str, k: int) -> None:
+    """``worker.py --count GROUP KIND SCENARIO K`` (instructions.py runs this under callgrind): after a warm-up, one
+    non-streaming call K times (``chat``), or one stream of K chunks (``chunk``)."""
+    bench = setup_openai(kind) if group == "openai" else setup_anthropic(kind)
+    for _ in range(3):
+        bench.chat(5)
+        bench.stream(2, 50)
+    if scenario == "chat":
+        bench.chat(k)
+    else:
+        bench.stream(1, k)
+    os._exit(0)
+
+
 def main() -> None:
+    if sys.argv[1] == "--count":
+        count(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     group, kind, *packages = sys.argv[1:]
     # Libraries that print (Traceloop does) must not corrupt the protocol: keep a private
     # handle on the real stdout and point fd 1 at stderr.
