@@ -12,7 +12,7 @@ import gc
 import os
 import threading
 import time
-import tracemalloc
+import types
 
 os.environ["AGNO_TELEMETRY"] = "false"
 
@@ -25,9 +25,11 @@ from agno.models.openai import OpenAIChat
 from conftest import EXPORTER, STARTS
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import SpanKind
 from support.agents_edge import ScriptedEdge, ancestors, by_id, clients, openai_instrumentor
 
+from otel_genai import lifecycle
 from otel_genai.instrumentation.agno import AgnoInstrumentor
 from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor, _Entry
 from otel_genai.lifecycle import SpanRun
@@ -260,10 +262,6 @@ def test_agno_streamed(base_url, path, stop_after):
     assert invoke.attributes["otel_genai.outcome"] == expected
 
 
-def _live(kind: type) -> int:
-    return sum(1 for o in gc.get_objects() if type(o) is kind)
-
-
 def test_hundred_concurrent_streamed_runs_end_everything_and_leak_nothing(base_url):
     async def batch(path: str, n: int) -> None:
         limits = httpx.Limits(max_connections=n, max_keepalive_connections=0)
@@ -288,20 +286,31 @@ def test_hundred_concurrent_streamed_runs_end_everything_and_leak_nothing(base_u
     finished = measured("/agents/outer", 100)
     check_traces(finished, 100, "invoke_workflow Agent workflow")
 
-    tracemalloc.start()
-    try:
-        retained = []
-        for _ in range(3):
-            measured("/agents/outer", 100)
-            EXPORTER.clear()
-            STARTS.started.clear()
-            EDGES.clear()
-            gc.collect()
-            retained.append(tracemalloc.get_traced_memory()[0])
-    finally:
-        tracemalloc.stop()
-    assert _live(_Entry) == 0 and _live(SpanRun) == 0
+    for _ in range(2):
+        measured("/agents/outer", 100)
+    EXPORTER.clear()
+    STARTS.started.clear()
+    EDGES.clear()
+    gc.collect()
     assert OpenAIAgentsInstrumentor().processor.in_flight() == (0, 0)
-    # A leak grows with every batch; a cache the libraries fill once (or allocator noise) shows in one delta only.
-    growth = min(retained[1] - retained[0], retained[2] - retained[1])
-    assert growth < 256 * 1024, f"retained bytes after each batch of 100 runs: {retained}"
+    # Nothing a traced run makes outlives it. (Counting objects, not heap bytes: the process's heap moves by about
+    # 1.5 MB between batches of 100 runs whatever we do, from the server, the HTTP clients and the event loops.)
+    assert _live_tracing_objects() == {}
+
+
+def _live_tracing_objects() -> dict[str, int]:
+    """Objects of a traced run still alive: runs, processor entries, SDK spans, stream proxies, per-item loops."""
+    loops = {lifecycle._iterate_in.__code__, lifecycle._aiterate_in.__code__}
+    kinds = (SpanRun, _Entry, SdkSpan, lifecycle.TracedIterator, lifecycle.TracedAsyncIterator)
+    counts: dict[str, int] = {}
+    for o in gc.get_objects():
+        if isinstance(o, kinds):
+            name = type(o).__name__
+        elif (type(o) is types.GeneratorType and o.gi_code in loops) or (
+            type(o) is types.AsyncGeneratorType and o.ag_code in loops
+        ):
+            name = "per-item loop"
+        else:
+            continue
+        counts[name] = counts.get(name, 0) + 1
+    return counts
