@@ -291,19 +291,25 @@ def test_hundred_concurrent_streamed_runs_end_everything_and_leak_nothing(base_u
     EXPORTER.clear()
     STARTS.started.clear()
     EDGES.clear()
-    gc.collect()
     assert OpenAIAgentsInstrumentor().processor.in_flight() == (0, 0)
     # Nothing a traced run makes outlives it. (Counting objects, not heap bytes: the process's heap moves by about
     # 1.5 MB between batches of 100 runs whatever we do, from the server, the HTTP clients and the event loops.)
-    assert _live_tracing_objects() == {}
+    deadline = time.monotonic() + 10  # the server may still be finishing the last responses
+    while (live := _live_tracing_objects()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert live == {}
 
 
 def _live_tracing_objects() -> dict[str, int]:
-    """Objects of a traced run still alive: runs, processor entries, SDK spans, stream proxies, per-item loops."""
+    """Objects of a traced run still alive: runs, processor entries, our SDK spans, stream proxies, per-item loops."""
     loops = {lifecycle._iterate_in.__code__, lifecycle._aiterate_in.__code__}
     kinds = (SpanRun, _Entry, SdkSpan, lifecycle.TracedIterator, lifecycle.TracedAsyncIterator)
     counts: dict[str, int] = {}
+    gc.collect()
     for o in gc.get_objects():
+        scope = o.instrumentation_scope if isinstance(o, SdkSpan) else None
+        if isinstance(o, SdkSpan) and not (scope and scope.name.startswith("otel_genai")):
+            continue  # FastAPI's own server spans, ended by the server in its own time
         if isinstance(o, kinds):
             name = type(o).__name__
         elif (type(o) is types.GeneratorType and o.gi_code in loops) or (
