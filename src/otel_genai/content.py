@@ -84,8 +84,7 @@ def capture_mode() -> CaptureMode:
 
 def capturing() -> CaptureMode | None:
     """The capture mode when content is captured, None when it is not (read once per call)."""
-    settings = _settings or _load()
-    return settings.capture
+    return settings().capture
 
 
 def truncate(text: str) -> str:
