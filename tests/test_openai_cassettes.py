@@ -1,4 +1,4 @@
-"""Replay every recorded real OpenAI interaction (../shared/cassettes/openai) through the instrumented SDK.
+"""Replay every recorded real OpenAI interaction (tests/cassettes/openai) through the instrumented SDK.
 
 Expected values (model, id, usage, finish reasons, request parameters, errors) come from the cassette bodies.
 """

@@ -1,6 +1,6 @@
 """Replay vcrpy cassettes (YAML) of real OpenAI API calls through an httpx/httpx2 MockTransport.
 
-Cassettes live in ``<repo>/../shared/cassettes/openai`` (override the root with the
+Cassettes live in ``tests/cassettes/openai`` (provenance and licence: ``tests/cassettes/README.md``) (override the root with the
 ``OTEL_GENAI_CASSETTES`` env var, pointing at the dir that contains ``openai/``).
 
 Typical use::
@@ -35,8 +35,7 @@ def cassettes_dir(provider: str = "openai") -> Path:
     if env:
         root = Path(env)
     else:
-        repo = Path(__file__).resolve().parents[2]  # tests/support/cassettes.py -> <repo>
-        root = repo.parent / "shared" / "cassettes"
+        root = Path(__file__).resolve().parents[1] / "cassettes"  # tests/support/cassettes.py -> tests/cassettes
     return root / provider
 
 
