@@ -35,7 +35,7 @@ from otel_genai.lifecycle import OUTCOME, STREAM_ITEMS
 
 MODEL = "claude-test"
 KW = {"model": MODEL, "max_tokens": 100, "messages": [{"role": "user", "content": "Hi"}]}
-OURS = "otel_genai"
+OURS = "otel_genai.instrumentation.anthropic"
 THEIRS = "com.anthropic.sdk.python"
 tracer = trace.get_tracer("tests.anthropic")
 

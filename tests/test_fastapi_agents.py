@@ -31,7 +31,8 @@ from support.agents_edge import ScriptedEdge, ancestors, by_id, clients, openai_
 
 from otel_genai import lifecycle
 from otel_genai.instrumentation.agno import AgnoInstrumentor
-from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor, _Entry
+from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+from otel_genai.instrumentation.openai_agents.processor import _Entry
 from otel_genai.lifecycle import SpanRun
 
 set_trace_processors([])  # no SDK exporter

@@ -37,7 +37,9 @@ from support.agents_edge import (
     openai_instrumentor,
 )
 
-from otel_genai.instrumentation.openai_agents import MODEL_CLASSES, OpenAIAgentsInstrumentor, _ns
+from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+from otel_genai.instrumentation.openai_agents.models import MODEL_CLASSES
+from otel_genai.instrumentation.openai_agents.spans import sdk_time_ns as _ns
 from otel_genai.lifecycle import OUTCOME, Outcome
 
 tracer = trace.get_tracer("tests")

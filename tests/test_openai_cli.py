@@ -57,6 +57,19 @@ def test_span_under_opentelemetry_instrument(tmp_path):
 
 
 @pytest.mark.skipif(not CLI.exists(), reason="opentelemetry-instrument not installed")
+def test_next_to_openinference_one_warning_names_the_choice(tmp_path):
+    """The test venv has OpenInference's openai instrumentor too (as `pip install arize-phoenix` brings it)."""
+    both = _run(tmp_path)
+    assert both.returncode == 0, both.stderr
+    assert both.stderr.count("otel-genai: openai is also traced by openinference-instrumentation-openai") == 1
+    assert "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=openai keeps otel-genai's spans" in both.stderr
+    ours_only = _run(tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="openai,openai_agents")
+    assert ours_only.returncode == 0, ours_only.stderr
+    assert "is also traced by" not in ours_only.stderr
+    assert ours_only.stdout.count('"name": "chat gpt-4o-mini"') == 1
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="opentelemetry-instrument not installed")
 def test_disabled_instrumentation_is_absent(tmp_path):
     result = _run(tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="otel_genai_openai")
     assert result.returncode == 0, result.stderr

@@ -1,7 +1,7 @@
 """Replay vcrpy cassettes (YAML) of real OpenAI API calls through an httpx/httpx2 MockTransport.
 
-Cassettes live in ``tests/cassettes/openai`` (provenance and licence: ``tests/cassettes/README.md``) (override the root with the
-``OTEL_GENAI_CASSETTES`` env var, pointing at the dir that contains ``openai/``).
+Cassettes live in ``tests/cassettes/openai`` (provenance and licence: ``tests/cassettes/README.md``); override the
+root with the ``OTEL_GENAI_CASSETTES`` env var, pointing at the dir that contains ``openai/``.
 
 Typical use::
 

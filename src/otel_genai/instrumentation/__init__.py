@@ -1,4 +1,7 @@
-"""Instrumentors, one per library, each a ``BaseInstrumentor`` with its own entry point; and one for them all."""
+"""Instrumentors, one per library, each with its own entry point; and :class:`GenAIInstrumentor` for them all.
+
+How to add a library: ``instrumentation/README.md``.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 
+__all__ = ["INSTRUMENTORS", "GenAIInstrumentor", "load"]
+
 logger = logging.getLogger(__name__)
 
-# entry point name -> (module, class); the same table pyproject.toml registers
+# entry point name -> (module, class); the same table pyproject.toml registers (tests/test_packaging.py ties them)
 INSTRUMENTORS: dict[str, tuple[str, str]] = {
     "otel_genai_openai": ("otel_genai.instrumentation.openai", "OpenAIInstrumentor"),
     "otel_genai_anthropic": ("otel_genai.instrumentation.anthropic", "AnthropicInstrumentor"),
@@ -20,8 +25,18 @@ INSTRUMENTORS: dict[str, tuple[str, str]] = {
 }
 
 
+def load(entry_point: str) -> type[BaseInstrumentor]:
+    """The instrumentor class registered under ``entry_point`` (imports our module, not the library)."""
+    module, cls = INSTRUMENTORS[entry_point]
+    return getattr(importlib.import_module(module), cls)
+
+
 class GenAIInstrumentor(BaseInstrumentor):
-    """Instruments every supported library that is importable here; skips the rest quietly."""
+    """Instruments every supported library that is installed in a supported version; skips the rest quietly.
+
+    Each library is isolated: one that fails to instrument is logged and the others still are;
+    ``uninstrument()`` undoes exactly the ones that were instrumented.
+    """
 
     _active: list[BaseInstrumentor] = []
 
@@ -30,17 +45,26 @@ class GenAIInstrumentor(BaseInstrumentor):
 
     def _instrument(self, **kwargs: Any) -> None:
         self._active = []
-        for name, (module, cls) in INSTRUMENTORS.items():
+        for name in INSTRUMENTORS:
             try:
-                instrumentor = getattr(importlib.import_module(module), cls)()
-            except ImportError:
-                logger.debug("otel-genai: %s not available", name, exc_info=True)
+                instrumentor = load(name)()
+                if instrumentor.is_instrumented_by_opentelemetry:
+                    continue  # instrumented on its own: leave it to whoever did
+                if instrumentor._check_dependency_conflicts() is not None:  # library missing or unsupported
+                    logger.debug("otel-genai: %s skipped: %s", name, instrumentor._check_dependency_conflicts())
+                    continue
+                instrumentor.instrument(**kwargs)
+            except Exception:
+                logger.warning("otel-genai: instrumenting %s failed; the other libraries are unaffected", name)
+                logger.debug("otel-genai: instrumenting %s failed", name, exc_info=True)
                 continue
-            if instrumentor._check_dependency_conflicts() is not None:  # library missing or too old
-                continue
-            instrumentor.instrument(**kwargs)
-            self._active.append(instrumentor)
+            if instrumentor.is_instrumented_by_opentelemetry:
+                self._active.append(instrumentor)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         while self._active:
-            self._active.pop().uninstrument(**kwargs)
+            instrumentor = self._active.pop()
+            try:
+                instrumentor.uninstrument(**kwargs)
+            except Exception:
+                logger.warning("otel-genai: uninstrumenting %s failed", type(instrumentor).__name__, exc_info=True)

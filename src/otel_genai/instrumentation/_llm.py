@@ -98,19 +98,20 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class Telemetry:
-    """Tracer, histograms and event logger of one ``instrument()`` call."""
+    """Tracer, histograms and event logger of one ``instrument()`` call, under instrumentation scope ``scope``."""
 
     __slots__ = ("duration", "logger", "time_to_first_chunk", "token_usage", "tracer")
 
     def __init__(
         self,
+        scope: str = SCOPE,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         **_ignored: Any,
     ) -> None:
-        self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider)
-        meter = metrics.get_meter(SCOPE, __version__, meter_provider)
+        self.tracer = trace.get_tracer(scope, __version__, tracer_provider)
+        meter = metrics.get_meter(scope, __version__, meter_provider)
         self.duration = meter.create_histogram(
             gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
             unit="s",
@@ -129,7 +130,7 @@ class Telemetry:
             description="Time to receive the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
-        self.logger = _logs.get_logger(SCOPE, __version__, logger_provider)
+        self.logger = _logs.get_logger(scope, __version__, logger_provider)
 
 
 def server_attributes(base_url: Any) -> dict[str, Any]:

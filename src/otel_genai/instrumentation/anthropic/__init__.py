@@ -27,31 +27,11 @@ This is a per-call decision taken at request time, so clients created before ``i
 client's ``open_telemetry`` options are never changed, and ``uninstrument()`` gives the SDK its spans back. The hook
 is a private function of the SDK: when it is missing (older SDKs, which have no spans of their own) nothing is
 wrapped.
+
+Layout: :mod:`.instrumentor` (the patch table), :mod:`.package` (supported versions), :mod:`.patch` (the wrappers),
+:mod:`._messages` (reading requests, responses and stream events).
 """
 
-from __future__ import annotations
-
-from collections.abc import Collection
-from typing import Any
-
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
-
-from otel_genai import content
-from otel_genai.instrumentation._llm import Telemetry
-from otel_genai.instrumentation.anthropic import _patch
+from otel_genai.instrumentation.anthropic.instrumentor import AnthropicInstrumentor
 
 __all__ = ["AnthropicInstrumentor"]
-
-
-class AnthropicInstrumentor(BaseInstrumentor):
-    """Instruments ``anthropic`` Messages calls. ``instrument(tracer_provider=, meter_provider=, logger_provider=)``."""
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return ("anthropic >= 0.40.0",)
-
-    def _instrument(self, **kwargs: Any) -> None:
-        content.reload()
-        _patch.patch(Telemetry(**kwargs))
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        _patch.unpatch()

@@ -1,8 +1,8 @@
 """Wrappers shared by the OpenAI patches: one generic call wrapper, the raw-response and stream-helper fixes.
 
-Every wrapper first checks :data:`STATE` ``.enabled`` so that a bound method the SDK cached while we were
-instrumented (``with_raw_response`` captures ``resource.create`` once) passes straight through after
-``uninstrument()``.
+Each is a :data:`~otel_genai.instrumentation.base.Wrapper` (it gets the call's telemetry first); the instrumentor's
+guard passes calls straight through while not instrumented, so a bound method the SDK cached while we were
+instrumented (``with_raw_response`` captures ``resource.create`` once) is harmless after ``uninstrument()``.
 """
 
 from __future__ import annotations
@@ -36,16 +36,6 @@ _AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com")
 _RUN = "_otel_genai_run"
 _PROXY = "_otel_genai_stream"
 
-
-class State:
-    __slots__ = ("enabled", "telemetry")
-
-    def __init__(self) -> None:
-        self.enabled = False
-        self.telemetry: Telemetry | None = None
-
-
-STATE = State()
 
 _server_cache: weakref.WeakKeyDictionary[Any, tuple[Any, str, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
@@ -146,15 +136,12 @@ class Operation:
 
 
 def call_wrapper(operation: Operation) -> Callable[..., Any]:
-    """A wrapt wrapper tracing ``operation`` (sync or async: the engine handles whatever the SDK returns).
+    """A wrapper tracing ``operation`` (sync or async: the engine handles whatever the SDK returns).
 
     ``suppress_instrumentation()`` is checked once, by ``start_run`` (no span, the call passes straight through).
     """
 
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        telemetry = STATE.telemetry
-        if not STATE.enabled or telemetry is None:
-            return wrapped(*args, **kwargs)
+    def wrapper(telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         try:
             run, raw_stream = operation.start(telemetry, instance, kwargs)
         except Exception:
@@ -192,7 +179,9 @@ def _adopt(run: SpanRun, result: Any) -> Any:
     return wrap_result(run, result)
 
 
-def legacy_parse_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+def legacy_parse_wrapper(
+    telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+) -> Any:
     """``LegacyAPIResponse.parse``: hand the stream of a traced raw call to the engine (same proxy every time)."""
     result = wrapped(*args, **kwargs)
     state = getattr(instance, "__dict__", None)
@@ -212,7 +201,9 @@ def legacy_parse_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple
 # -- stream helpers: ChatCompletionStream / ResponseStream close the HTTP response, not the raw stream ------------
 
 
-def helper_close_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+def helper_close_wrapper(
+    telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+) -> Any:
     try:
         return wrapped(*args, **kwargs)
     finally:
@@ -221,7 +212,9 @@ def helper_close_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple
             raw.close()  # closing twice is harmless for the SDK; ends our span as stopped early if still open
 
 
-async def async_helper_close_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+async def async_helper_close_wrapper(
+    telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+) -> Any:
     try:
         return await wrapped(*args, **kwargs)
     finally:

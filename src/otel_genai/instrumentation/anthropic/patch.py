@@ -1,5 +1,8 @@
 """The wrappers: Messages.create / Messages.stream (sync and async) and the SDK's own span hook.
 
+Each is a :data:`~otel_genai.instrumentation.base.Wrapper`: it gets the call's telemetry first, and the
+instrumentor's guard passes calls straight through while not instrumented.
+
 Payload parsing (events, messages, content parts) lives in :mod:`._messages`; the conventions' attributes,
 metrics and content shapes in :mod:`otel_genai.instrumentation._llm`.
 """
@@ -13,7 +16,7 @@ from typing import Any
 import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import SpanKind
 
@@ -30,9 +33,6 @@ from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
 
 logger = logging.getLogger(__name__)
 
-MESSAGES_MODULE = "anthropic.resources.messages.messages"
-BASE_CLIENT_MODULE = "anthropic._base_client"
-SPAN_HOOK = "start_api_call_span"
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"  # set by with_raw_response / with_streaming_response
 
 PROVIDER = "anthropic"
@@ -49,9 +49,6 @@ REQUEST_PARAMS = {
 
 # the OTel context key that marks "this is one of our Messages calls": its value is our span
 _CALL_SPAN = otel_context.create_key("otel_genai.anthropic.call_span")
-
-_telemetry: Telemetry | None = None  # set while instrumented; wrappers cached elsewhere pass through when None
-_patched: list[tuple[Any, str]] = []
 
 
 # -- starting a call -------------------------------------------------------------------------------------------
@@ -112,21 +109,19 @@ def _untraced(kwargs: dict[str, Any]) -> bool:
 # -- the wrappers ----------------------------------------------------------------------------------------------
 
 
-def _create(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+def create_wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     """``Messages.create`` and ``AsyncMessages.create``: the engine ends the span when the result is consumed."""
-    telemetry = _telemetry
-    if telemetry is None or _untraced(kwargs):
+    if _untraced(kwargs):
         return wrapped(*args, **kwargs)
     return call_in_span(_start(telemetry, instance, kwargs, kwargs.get("stream") is True), wrapped, args, kwargs)
 
 
-def _stream_wrapper(manager_proxy: type) -> Any:
+def stream_wrapper(manager_proxy: type) -> Any:
     """``(Async)Messages.stream``: the span starts when the manager is entered (that is when the request is sent)."""
 
-    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    def wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         manager = wrapped(*args, **kwargs)
-        telemetry = _telemetry
-        if telemetry is None or _untraced(kwargs):
+        if _untraced(kwargs):
             return manager
         return manager_proxy(manager, lambda: _start(telemetry, instance, kwargs, True))
 
@@ -190,7 +185,7 @@ class TracedAsyncMessageStreamManager(wrapt.ObjectProxy):
         return await self.__wrapped__.__aexit__(exc_type, exc, tb)
 
 
-def _sdk_span(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+def sdk_span_wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     """``anthropic._base_client.start_api_call_span``: the SDK's own call span, off for the calls we trace.
 
     See the package docstring. For our calls it returns None, so the SDK sends the request without tracing code of
@@ -217,34 +212,3 @@ def _propagate(options: Any) -> None:
             options.headers = {**headers, **carrier} if isinstance(headers, Mapping) else carrier
     except Exception:
         logger.debug("otel-genai: cannot add trace headers to the anthropic request", exc_info=True)
-
-
-# -- patching --------------------------------------------------------------------------------------------------
-
-
-def patch(telemetry: Telemetry) -> None:
-    global _telemetry
-    import anthropic._base_client as base_client
-    from anthropic.resources.messages import messages
-
-    _telemetry = telemetry
-    targets = [
-        (messages.Messages, "create", _create),
-        (messages.AsyncMessages, "create", _create),
-        (messages.Messages, "stream", _stream_wrapper(TracedMessageStreamManager)),
-        (messages.AsyncMessages, "stream", _stream_wrapper(TracedAsyncMessageStreamManager)),
-    ]
-    if hasattr(base_client, SPAN_HOOK):
-        targets.append((base_client, SPAN_HOOK, _sdk_span))
-    for owner, name, wrapper in targets:
-        if hasattr(owner, name):
-            wrapt.wrap_function_wrapper(owner, name, wrapper)
-            _patched.append((owner, name))
-
-
-def unpatch() -> None:
-    global _telemetry
-    _telemetry = None
-    while _patched:
-        owner, name = _patched.pop()
-        unwrap(owner, name)

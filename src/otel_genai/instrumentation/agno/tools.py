@@ -1,0 +1,107 @@
+"""Tool calls: ``FunctionCall.execute`` / ``aexecute`` as ``execute_tool {name}`` spans.
+
+The team's delegate tools return a *generator* from ``execute`` / ``aexecute`` that Agno consumes later, and the
+member agent runs while it is consumed. The tool span therefore stays open over that generator (wrapped by the
+engine, so the member's ``invoke_agent`` span nests under ``execute_tool delegate_task_to_member``). A tool that
+raised returns a result with status ``failure``: that sets the span's status to ERROR.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.trace import SpanKind
+
+from otel_genai import content
+from otel_genai.decorators import SPAN_TYPE
+from otel_genai.instrumentation._llm import Telemetry
+from otel_genai.instrumentation.agno.runs import failed
+from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
+
+logger = logging.getLogger(__name__)
+
+TOOL_ERROR = "agno.ToolCallFailure"
+
+
+def _settle_tool(run: SpanRun, call: Any, result: Any) -> Any:
+    """End the tool span now, or, when the tool returned a generator (team delegation), when that is consumed."""
+    inner = getattr(result, "result", None)
+    if inspect.isgenerator(inner) or inspect.isasyncgen(inner):
+        traced = wrap_result(run, inner)
+        try:
+            result.result = traced
+            if getattr(call, "result", None) is inner:
+                call.result = traced  # the async path reads the generator from the FunctionCall
+        except Exception:
+            logger.debug("otel-genai: could not wrap a tool's generator", exc_info=True)
+            run.end()
+        return result
+    span = run.span
+    try:
+        if getattr(result, "status", None) == "failure":
+            failed(span, getattr(result, "error", None), TOOL_ERROR)
+        elif content.capture_mode().on_span and inner is not None:
+            span.set_attribute(gen_ai.GEN_AI_TOOL_CALL_RESULT, content.to_json(inner))
+    except Exception:
+        logger.debug("otel-genai: recording a tool result failed", exc_info=True)
+    run.end()
+    return result
+
+
+def _start_tool(tracer: trace.Tracer, call: Any) -> SpanRun | None:
+    function = getattr(call, "function", None)
+    name = getattr(function, "name", None) or "tool"
+    attrs: dict[str, Any] = {
+        SPAN_TYPE: "tool",
+        gen_ai.GEN_AI_OPERATION_NAME: "execute_tool",
+        gen_ai.GEN_AI_TOOL_NAME: name,
+        gen_ai.GEN_AI_TOOL_TYPE: "function",
+    }
+    call_id = getattr(call, "call_id", None)
+    if call_id:
+        attrs[gen_ai.GEN_AI_TOOL_CALL_ID] = str(call_id)
+    arguments = getattr(call, "arguments", None)
+    if arguments is not None and content.capture_mode().on_span:
+        attrs[gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS] = content.to_json(arguments)
+    return start_run(tracer, f"execute_tool {name}", SpanKind.INTERNAL, attrs)
+
+
+class _ErrorsOnly(SpanRun):
+    """Carries a tool span's context through the engine's :func:`call_in_span` and passes on only an error: on
+    success :func:`_settle_tool` decides, as the span may have to stay open over a generator the tool returned."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: SpanRun) -> None:
+        super().__init__(run.span, run.otel_context)
+        self._run = run
+
+    def end(self, outcome: str | None = None, error: BaseException | None = None) -> None:
+        if error is not None:
+            self._run.end(error=error)
+
+
+def tool_wrapper(is_async: bool) -> Any:
+    """``FunctionCall.execute`` (sync) or ``aexecute`` (a coroutine), run by the engine with the tool span current."""
+
+    def wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        run = _start_tool(telemetry.tracer, instance)
+        if run is None:
+            return wrapped(*args, **kwargs)
+        if is_async:
+
+            async def settled(*a: Any, **k: Any) -> Any:
+                return _settle_tool(run, instance, await wrapped(*a, **k))
+
+        else:
+
+            def settled(*a: Any, **k: Any) -> Any:
+                return _settle_tool(run, instance, wrapped(*a, **k))
+
+        return call_in_span(_ErrorsOnly(run), settled, args, kwargs)
+
+    return wrapper

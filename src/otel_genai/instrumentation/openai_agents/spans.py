@@ -1,0 +1,136 @@
+"""How an SDK trace or span maps to an OTel span: name, kind and attributes at its start, what is added at its end.
+
+An SDK trace becomes ``invoke_workflow {name}`` (built by the processor); ``agent`` -> ``invoke_agent {name}``;
+``function`` -> ``execute_tool {name}``; ``handoff`` -> ``handoff {from} -> {to}``; ``guardrail`` -> ``guardrail
+{name}`` (a triggered tripwire is an error); ``generation`` / ``response`` -> ``chat {model}`` CLIENT spans;
+``task`` / ``turn`` / ``custom`` / anything else -> INTERNAL spans; a span's SDK ``error`` -> status ERROR.
+
+Times are the SDK's (``started_at`` / ``ended_at``, ISO-8601 -> ns), so spans line up with the SDK's own view.
+Content (tool arguments and results, model input and output) is recorded only when otel-genai content capture is on
+*and* the SDK's ``trace_include_sensitive_data`` allowed it: with that setting off the SDK leaves these fields
+``None``, and ``None`` is never recorded.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from otel_genai import content
+from otel_genai.decorators import SPAN_TYPE
+from otel_genai.lifecycle import ERROR_TYPE
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def sdk_time_ns(iso: str | None) -> int | None:
+    """An SDK timestamp (ISO-8601 with offset) as ns since the epoch, exactly (no float rounding)."""
+    if not iso:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(iso)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        return (when - _EPOCH) // _MICROSECOND * 1000
+    except (TypeError, ValueError):
+        return None
+
+
+def _set(span: Span, key: str, value: Any) -> None:
+    if value is not None:
+        span.set_attribute(key, value)
+
+
+def _set_content(span: Span, key: str, value: Any) -> None:
+    if value is not None and content.capture_mode().on_span:
+        span.set_attribute(key, content.truncate(value) if isinstance(value, str) else content.to_json(value))
+
+
+def _usage(span: Span, usage: Any) -> None:
+    if isinstance(usage, dict):
+        _set(span, gen_ai.GEN_AI_USAGE_INPUT_TOKENS, usage.get("input_tokens", usage.get("prompt_tokens")))
+        _set(span, gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS, usage.get("output_tokens", usage.get("completion_tokens")))
+    elif usage is not None:
+        _set(span, gen_ai.GEN_AI_USAGE_INPUT_TOKENS, getattr(usage, "input_tokens", None))
+        _set(span, gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS, getattr(usage, "output_tokens", None))
+
+
+def start_shape(data: Any, model: str | None) -> tuple[str, SpanKind, dict[str, Any]]:
+    """Name, kind and attributes of the OTel span for an SDK span, from what is known at its start."""
+    kind = getattr(data, "type", "custom")
+    attrs: dict[str, Any] = {SPAN_TYPE: kind}
+    if kind == "agent":
+        attrs[gen_ai.GEN_AI_OPERATION_NAME] = "invoke_agent"
+        attrs[gen_ai.GEN_AI_AGENT_NAME] = data.name
+        return f"invoke_agent {data.name}", SpanKind.INTERNAL, attrs
+    if kind == "function":
+        attrs[gen_ai.GEN_AI_OPERATION_NAME] = "execute_tool"
+        attrs[gen_ai.GEN_AI_TOOL_NAME] = data.name
+        attrs[gen_ai.GEN_AI_TOOL_TYPE] = "function"
+        return f"execute_tool {data.name}", SpanKind.INTERNAL, attrs
+    if kind in ("generation", "response"):
+        model = getattr(data, "model", None) or model
+        attrs[gen_ai.GEN_AI_OPERATION_NAME] = "chat"
+        attrs[gen_ai.GEN_AI_PROVIDER_NAME] = "openai"
+        if model:
+            attrs[gen_ai.GEN_AI_REQUEST_MODEL] = str(model)
+        return (f"chat {model}" if model else "chat"), SpanKind.CLIENT, attrs
+    if kind == "handoff":
+        return f"handoff {data.from_agent}", SpanKind.INTERNAL, attrs
+    if kind == "guardrail":
+        return f"guardrail {data.name}", SpanKind.INTERNAL, attrs
+    if kind == "turn":
+        _set_dict(attrs, "otel_genai.agent.name", getattr(data, "agent_name", None))
+        return f"turn {getattr(data, 'turn', '')}".rstrip(), SpanKind.INTERNAL, attrs
+    if kind == "mcp_tools":
+        return f"mcp_list_tools {getattr(data, 'server', '')}".rstrip(), SpanKind.INTERNAL, attrs
+    name = getattr(data, "name", None)
+    if kind == "custom" and name:
+        return str(name), SpanKind.INTERNAL, attrs
+    return (f"{kind} {name}" if name else kind), SpanKind.INTERNAL, attrs
+
+
+def _set_dict(attrs: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        attrs[key] = value
+
+
+def finish_shape(span: Span, sdk_span: Any) -> None:
+    """What is known only at the end: results, usage, handoff target, tripwire, error."""
+    data = sdk_span.span_data
+    kind = getattr(data, "type", None)
+    if kind == "function":
+        _set_content(span, gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS, data.input)
+        _set_content(span, gen_ai.GEN_AI_TOOL_CALL_RESULT, data.output)
+    elif kind == "generation":
+        _set(span, gen_ai.GEN_AI_RESPONSE_MODEL, data.model)
+        _usage(span, data.usage)
+        _set_content(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input)
+        _set_content(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, data.output)
+    elif kind == "response":
+        response = data.response
+        if response is not None:
+            _set(span, gen_ai.GEN_AI_RESPONSE_MODEL, response.model)
+            _set(span, gen_ai.GEN_AI_RESPONSE_ID, response.id)
+            _set_content(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, response.output)
+        _usage(span, data.usage if data.usage is not None else getattr(response, "usage", None))
+        _set_content(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input)
+    elif kind == "handoff":
+        _set(span, "otel_genai.handoff.from_agent", data.from_agent)
+        _set(span, "otel_genai.handoff.to_agent", data.to_agent)
+        if data.to_agent:
+            span.update_name(f"handoff {data.from_agent} -> {data.to_agent}")
+    elif kind == "guardrail":
+        span.set_attribute("otel_genai.guardrail.triggered", bool(data.triggered))
+        if data.triggered:
+            span.set_attribute(ERROR_TYPE, "GuardrailTripwireTriggered")
+            span.set_status(Status(StatusCode.ERROR, f"guardrail {data.name} tripwire triggered"))
+    error = sdk_span.error
+    if error:
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        span.set_attribute(ERROR_TYPE, message or "error")
+        span.set_status(Status(StatusCode.ERROR, message or "error"))
