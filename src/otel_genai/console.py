@@ -4,11 +4,11 @@ The SDK's own ``ConsoleSpanExporter`` prints every span as a JSON document as so
 trace of an agent run is scattered over pages, children before parents, resource repeated on each span. This
 exporter buffers a trace's spans until its local root ends, then prints the trace once::
 
-    trace 6e0c63257de34c92bf9efcf4e5f4b2f0  service=demo
-    invoke_workflow demo                      20.3 ms  outcome=completed
-    └─ invoke_agent weather                   18.7 ms  items=6 outcome=completed
-       ├─ execute_tool get_weather             0.1 ms  outcome=completed
-       └─ chat gpt-4o-mini CLIENT             17.5 ms  tokens_in=21 tokens_out=6 first_chunk=3.2 ms ...
+    trace 43aeb00d6337eb00a1bb3222fe99b412  service=otel-genai-demo
+    invoke_workflow demo              81.0 ms
+    └─ invoke_agent weather           78.9 ms  items=6 outcome=completed
+       ├─ execute_tool get_weather    0.04 ms
+       └─ chat gpt-4o-mini CLIENT     68.4 ms  tokens_in=21 tokens_out=6 first_chunk=59.1ms items=9 outcome=completed
 
 Use it in code (``provider.add_span_processor(BatchSpanProcessor(SpanTreeConsoleExporter()))``) or with zero code:
 ``opentelemetry-instrument --traces_exporter otel_genai_console python app.py``. Needs ``opentelemetry-sdk``.
