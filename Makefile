@@ -6,10 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install test lint demo bench bench-quick bench-agents bench-instructions clean
 
+# `make demo` shows pip at work (INSTALL_QUIET empty for it and, through make's target-specific variables, for the
+# install it triggers); the other targets stay quiet.
+INSTALL_QUIET ?= --quiet
+
 $(STAMP): pyproject.toml constraints.txt
+	@echo ">> creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@echo ">> upgrading pip"
+	$(BIN)/python -m pip install $(INSTALL_QUIET) --upgrade pip
+	@echo ">> installing otel-genai with its test and example dependencies (versions from constraints.txt), about a minute"
+	$(BIN)/python -m pip install $(INSTALL_QUIET) -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +28,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+demo: INSTALL_QUIET :=
 demo: $(STAMP)
+	@echo ">> running examples/demo.py: an agent streams an OpenAI answer (offline fake API unless OPENAI_API_KEY is set)"
 	$(BIN)/python examples/demo.py
 
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""Stream an Anthropic answer with ``messages.stream()``, traced by otel-genai, and print the spans.
+"""Stream an Anthropic answer with ``messages.stream()``, traced by otel-genai, and print the span tree.
 
 Runs offline: the anthropic SDK talks to an in-process fake of the Messages API (real SSE wire format, over an
 ``httpx2.MockTransport``) unless ANTHROPIC_API_KEY is set, in which case it calls the real API
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 
 import anthropic
 import httpx2
@@ -24,10 +22,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_genai import workflow
+from otel_genai.console import SpanTreeConsoleExporter
 from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
-
-sys.path.insert(0, str(Path(__file__).parent))
-from span_tree import format_tree
 
 MODEL = os.environ.get("ANTHROPIC_MODEL", "claude-haiku-4-5")
 traceparents: list[str] = []
@@ -76,14 +72,14 @@ def explain(client: anthropic.Anthropic) -> str:
 def main() -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))  # kept to look at the CLIENT span below
+    provider.add_span_processor(SimpleSpanProcessor(SpanTreeConsoleExporter()))  # prints the tree when it ends
     trace.set_tracer_provider(provider)  # anthropic's own tracing turns on too: we keep it to one span per call
     AnthropicInstrumentor().instrument()
 
     explain(make_client())
 
     spans = exporter.get_finished_spans()
-    print(format_tree(spans))
     chat = next(s for s in spans if s.kind is trace.SpanKind.CLIENT)
     for key in ("gen_ai.system_instructions", "gen_ai.input.messages", "gen_ai.output.messages"):
         if key in chat.attributes:  # only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT on

@@ -2,7 +2,7 @@
 
 Runs offline: the OpenAI SDK talks to an in-process fake of the API (real wire format, over
 ``httpx.MockTransport``) unless OPENAI_API_KEY is set, in which case it calls the real API.
-Prints the span tree it produced. ``make demo`` runs it.
+Prints the span tree it produced through ``otel_genai.console.SpanTreeConsoleExporter``. ``make demo`` runs it.
 """
 
 from __future__ import annotations
@@ -10,21 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
-from pathlib import Path
 
 import httpx
 import openai
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from otel_genai import agent, tool, using_attributes, workflow
+from otel_genai.console import SpanTreeConsoleExporter
 from otel_genai.instrumentation.openai import OpenAIInstrumentor
-
-sys.path.insert(0, str(Path(__file__).parent))
-from span_tree import format_tree
 
 MODEL = "gpt-4o-mini"
 
@@ -80,16 +76,17 @@ async def answer(city: str) -> str:
 
 
 def main() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider = TracerProvider(resource=Resource.create({"service.name": "otel-genai-demo"}))
+    # What `opentelemetry-instrument --traces_exporter otel_genai_console` sets up: spans reach the exporter in
+    # batches, it prints each trace as one tree once the trace's root has ended.
+    provider.add_span_processor(BatchSpanProcessor(SpanTreeConsoleExporter()))
     trace.set_tracer_provider(provider)
     OpenAIInstrumentor().instrument(tracer_provider=provider)
 
     with using_attributes(session_id="demo-session"):
         text = asyncio.run(answer("Paris"))
     print(f"answer: {text}\n")
-    print(format_tree(exporter.get_finished_spans()))
+    provider.shutdown()  # exports what is queued: the tree is printed here
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ own task, after the endpoint returned; starting the run there keeps the SDKs' ow
 current trace/span, Agno's run state) in the task that consumes the stream, and otel-genai joins the run's trace to
 the request span either way.
 
-Runs offline: the models talk to a fake OpenAI HTTP edge (an ``httpx.MockTransport``); the span tree is printed.
+Runs offline: the models talk to a fake OpenAI HTTP edge (an ``httpx.MockTransport``); each request's span tree is
+printed by ``otel_genai.console.SpanTreeConsoleExporter``.
 
     python examples/fastapi_agents.py            # serve one request in-process and print the spans
     uvicorn examples.fastapi_agents:app          # or serve it: curl -N localhost:8000/weather
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")
 
@@ -27,18 +26,14 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from otel_genai.console import SpanTreeConsoleExporter
 from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
-
-sys.path.insert(0, str(Path(__file__).parent))
-from span_tree import format_tree
 
 # --- telemetry ----------------------------------------------------------------------------------------------------
 provider = TracerProvider()
-exporter = InMemorySpanExporter()
-provider.add_span_processor(SimpleSpanProcessor(exporter))
+provider.add_span_processor(BatchSpanProcessor(SpanTreeConsoleExporter()))  # each request's trace as one tree
 trace.set_tracer_provider(provider)
 set_trace_processors([])  # offline example: drop the Agents SDK's own exporter to api.openai.com
 OpenAIAgentsInstrumentor().instrument()
@@ -110,4 +105,4 @@ if __name__ == "__main__":
 
     with TestClient(app) as test_client:
         print("response:", test_client.get("/weather").text)
-    print(format_tree(exporter.get_finished_spans()))
+    provider.shutdown()  # exports what is still queued: the tree is printed here

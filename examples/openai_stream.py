@@ -12,26 +12,20 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import httpx2
 import openai
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from otel_genai import workflow
+from otel_genai.console import SpanTreeConsoleExporter
 from otel_genai.instrumentation.openai import OpenAIInstrumentor
 
-sys.path.insert(0, str(Path(__file__).parent))
-from span_tree import format_tree
-
-exporter = InMemorySpanExporter()
 provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(exporter))
+provider.add_span_processor(BatchSpanProcessor(SpanTreeConsoleExporter()))  # one tree per trace, on stdout
 trace.set_tracer_provider(provider)
 OpenAIInstrumentor().instrument()
 
@@ -88,4 +82,4 @@ def answer(client: openai.OpenAI, question: str) -> str:
 
 if __name__ == "__main__":
     answer(make_client(), "Why do stream spans need care?")
-    print(format_tree(exporter.get_finished_spans()))
+    provider.shutdown()  # exports what is still queued: the tree is printed here
