@@ -14,18 +14,18 @@ from typing import Any, TypeVar, overload
 
 import wrapt
 from opentelemetry import trace
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import Span, SpanKind
 
 from otel_genai import content
+from otel_genai import semconv as gen_ai
 from otel_genai.lifecycle import Observer, call_in_span, start_run
 from otel_genai.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-INPUT = "otel_genai.input"
-OUTPUT = "otel_genai.output"
-SPAN_TYPE = "otel_genai.span.type"
+INPUT = gen_ai.INPUT
+OUTPUT = gen_ai.OUTPUT
+SPAN_TYPE = gen_ai.SPAN_TYPE
 
 _tracer = trace.get_tracer("otel_genai", __version__)
 
@@ -54,28 +54,20 @@ def _arguments(fn: Callable[..., Any], instance: Any, args: tuple, kwargs: dict)
         return {"args": list(args), "kwargs": kwargs}
 
 
+_SHAPES = {"workflow": gen_ai.workflow_span, "agent": gen_ai.agent_span, "tool": gen_ai.tool_span}
+
+
 class _SpanSpec:
     """What a decorator puts on its spans; built once per decorated function."""
 
     __slots__ = ("attributes", "input_attribute", "name", "output_observer")
 
     def __init__(self, span_type: str, name: str) -> None:
-        attributes: dict[str, Any] = {SPAN_TYPE: span_type}
-        if span_type == "workflow":
-            self.name = f"invoke_workflow {name}"
-            attributes[gen_ai.GEN_AI_OPERATION_NAME] = "invoke_workflow"
-            attributes[gen_ai.GEN_AI_WORKFLOW_NAME] = name
-        elif span_type == "agent":
-            self.name = f"invoke_agent {name}"
-            attributes[gen_ai.GEN_AI_OPERATION_NAME] = "invoke_agent"
-            attributes[gen_ai.GEN_AI_AGENT_NAME] = name
-        elif span_type == "tool":
-            self.name = f"execute_tool {name}"
-            attributes[gen_ai.GEN_AI_OPERATION_NAME] = "execute_tool"
-            attributes[gen_ai.GEN_AI_TOOL_NAME] = name
-            attributes[gen_ai.GEN_AI_TOOL_TYPE] = "function"
+        shape = _SHAPES.get(span_type)
+        if shape is not None:
+            self.name, attributes = shape(name)
         else:
-            self.name = name
+            self.name, attributes = name, {SPAN_TYPE: span_type}
         self.attributes = attributes
         is_tool = span_type == "tool"
         self.input_attribute = gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS if is_tool else INPUT

@@ -40,11 +40,10 @@ from urllib.parse import urlsplit
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry import context as otel_context
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
-from opentelemetry.semconv._incubating.metrics import gen_ai_metrics
 from opentelemetry.trace import Span, StatusCode
 
 from otel_genai import content
+from otel_genai import semconv as gen_ai
 from otel_genai.content import capture_mode
 from otel_genai.lifecycle import ERROR_TYPE, Observer, SpanRun, _error_type
 from otel_genai.version import __version__
@@ -113,19 +112,19 @@ class Telemetry:
         self.tracer = trace.get_tracer(scope, __version__, tracer_provider)
         meter = metrics.get_meter(scope, __version__, meter_provider)
         self.duration = meter.create_histogram(
-            gen_ai_metrics.GEN_AI_CLIENT_OPERATION_DURATION,
+            gen_ai.GEN_AI_CLIENT_OPERATION_DURATION,
             unit="s",
             description="GenAI operation duration.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self.token_usage = meter.create_histogram(
-            gen_ai_metrics.GEN_AI_CLIENT_TOKEN_USAGE,
+            gen_ai.GEN_AI_CLIENT_TOKEN_USAGE,
             unit="{token}",
             description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
         )
         self.time_to_first_chunk = meter.create_histogram(
-            gen_ai_metrics.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+            gen_ai.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
             unit="s",
             description="Time to receive the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,

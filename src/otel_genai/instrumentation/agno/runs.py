@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from otel_genai import content
-from otel_genai.decorators import INPUT, OUTPUT, SPAN_TYPE
+from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import Telemetry
-from otel_genai.lifecycle import ERROR_TYPE, Observer, call_in_span, start_run
+from otel_genai.lifecycle import Observer, call_in_span, start_run
 
 RUN_ERROR_EVENTS = frozenset({"RunError", "TeamRunError"})
 RUN_COMPLETED_EVENTS = frozenset({"RunCompleted", "TeamRunCompleted"})
@@ -27,7 +26,7 @@ RUN_COMPLETED_EVENTS = frozenset({"RunCompleted", "TeamRunCompleted"})
 
 def failed(span: Span, message: Any, error_type: str) -> None:
     """Mark ``span`` failed for an error Agno reported as data."""
-    span.set_attribute(ERROR_TYPE, error_type)
+    span.set_attribute(gen_ai.ERROR_TYPE, error_type)
     span.set_status(Status(StatusCode.ERROR, str(message or error_type)))
 
 
@@ -58,20 +57,13 @@ class RunObserver(Observer):
         if error is None and self.error is not None:
             failed(span, self.error, "agno.RunError")
         if self.output is not None:
-            span.set_attribute(OUTPUT, content.to_json(self.output))
+            span.set_attribute(gen_ai.OUTPUT, content.to_json(self.output))
 
 
 def run_wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     """``Agent.run`` / ``arun``, ``Team.run`` / ``arun``: the engine ends the span when the result is consumed."""
     name = getattr(instance, "name", None) or getattr(instance, "id", None) or type(instance).__name__
-    attrs: dict[str, Any] = {
-        SPAN_TYPE: "agent",
-        gen_ai.GEN_AI_OPERATION_NAME: "invoke_agent",
-        gen_ai.GEN_AI_AGENT_NAME: str(name),
-    }
-    agent_id = getattr(instance, "id", None)
-    if agent_id:
-        attrs[gen_ai.GEN_AI_AGENT_ID] = str(agent_id)
+    span_name, attrs = gen_ai.agent_span(str(name), getattr(instance, "id", None))
     session_id = kwargs.get("session_id") or getattr(instance, "session_id", None)
     if session_id:
         attrs[gen_ai.GEN_AI_CONVERSATION_ID] = str(session_id)
@@ -79,6 +71,6 @@ def run_wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, 
     if capture:
         user_input = args[0] if args else kwargs.get("input")
         if user_input is not None:
-            attrs[INPUT] = content.to_json(user_input)
-    run = start_run(telemetry.tracer, f"invoke_agent {name}", SpanKind.INTERNAL, attrs, RunObserver(capture))
+            attrs[gen_ai.INPUT] = content.to_json(user_input)
+    run = start_run(telemetry.tracer, span_name, SpanKind.INTERNAL, attrs, RunObserver(capture))
     return call_in_span(run, wrapped, args, kwargs)

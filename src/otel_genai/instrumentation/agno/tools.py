@@ -13,11 +13,10 @@ import logging
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import SpanKind
 
 from otel_genai import content
-from otel_genai.decorators import SPAN_TYPE
+from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import Telemetry
 from otel_genai.instrumentation.agno.runs import failed
 from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
@@ -55,19 +54,11 @@ def _settle_tool(run: SpanRun, call: Any, result: Any) -> Any:
 def _start_tool(tracer: trace.Tracer, call: Any) -> SpanRun | None:
     function = getattr(call, "function", None)
     name = getattr(function, "name", None) or "tool"
-    attrs: dict[str, Any] = {
-        SPAN_TYPE: "tool",
-        gen_ai.GEN_AI_OPERATION_NAME: "execute_tool",
-        gen_ai.GEN_AI_TOOL_NAME: name,
-        gen_ai.GEN_AI_TOOL_TYPE: "function",
-    }
-    call_id = getattr(call, "call_id", None)
-    if call_id:
-        attrs[gen_ai.GEN_AI_TOOL_CALL_ID] = str(call_id)
+    span_name, attrs = gen_ai.tool_span(name, getattr(call, "call_id", None))
     arguments = getattr(call, "arguments", None)
     if arguments is not None and content.capture_mode().on_span:
         attrs[gen_ai.GEN_AI_TOOL_CALL_ARGUMENTS] = content.to_json(arguments)
-    return start_run(tracer, f"execute_tool {name}", SpanKind.INTERNAL, attrs)
+    return start_run(tracer, span_name, SpanKind.INTERNAL, attrs)
 
 
 class _ErrorsOnly(SpanRun):

@@ -17,9 +17,9 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import SpanKind
 
+from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import (
     Telemetry,
     await_attached,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
-
+from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import (
     StreamedText,
     message,

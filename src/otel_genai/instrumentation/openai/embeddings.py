@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
-
+from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import message, text_part
 from otel_genai.instrumentation.openai.patch import OpenAIObserver, Operation
 

@@ -14,9 +14,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import SpanKind
 
+from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import (
     LLMCallObserver,
     Telemetry,

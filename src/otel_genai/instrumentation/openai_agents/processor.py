@@ -28,13 +28,12 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import Span
 
-from otel_genai.context_attributes import METADATA_PREFIX, context_attributes
-from otel_genai.decorators import SPAN_TYPE
+from otel_genai import semconv as gen_ai
+from otel_genai.context_attributes import context_attributes
 from otel_genai.instrumentation.openai_agents.spans import finish_shape, sdk_time_ns, start_shape
-from otel_genai.lifecycle import OUTCOME, Outcome
+from otel_genai.lifecycle import Outcome
 
 __all__ = ["MODEL_KEY", "OTelTracingProcessor"]
 
@@ -77,7 +76,7 @@ def _end_abandoned(entries: list[_Entry]) -> None:
     for entry in entries:
         if entry.owned:
             try:
-                entry.span.set_attribute(OUTCOME, Outcome.ABANDONED)
+                entry.span.set_attribute(gen_ai.OUTCOME, Outcome.ABANDONED)
                 entry.span.end()
             except Exception:
                 logger.debug("otel-genai: ending an abandoned span failed", exc_info=True)
@@ -122,19 +121,15 @@ class OTelTracingProcessor:
             extra = context_attributes(parent)
             extra = dict(extra) if extra else None
             name = sdk_trace.name
-            attrs: dict[str, Any] = {
-                **(extra or {}),
-                SPAN_TYPE: "workflow",
-                gen_ai.GEN_AI_OPERATION_NAME: "invoke_workflow",
-                gen_ai.GEN_AI_WORKFLOW_NAME: name,
-            }
+            span_name, shape = gen_ai.workflow_span(name)
+            attrs: dict[str, Any] = {**(extra or {}), **shape}
             group_id = getattr(sdk_trace, "group_id", None)
             if group_id:
                 attrs[gen_ai.GEN_AI_CONVERSATION_ID] = str(group_id)
             for key, value in (getattr(sdk_trace, "metadata", None) or {}).items():
                 if isinstance(value, (str, bool, int, float)):
-                    attrs[METADATA_PREFIX + str(key)] = value
-            span = self._tracer.start_span(f"invoke_workflow {name}", context=parent, attributes=attrs)
+                    attrs[gen_ai.METADATA_PREFIX + str(key)] = value
+            span = self._tracer.start_span(span_name, context=parent, attributes=attrs)
         except Exception:
             logger.debug("otel-genai: on_trace_start failed", exc_info=True)
             return

@@ -16,12 +16,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as gen_ai
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from otel_genai import content
-from otel_genai.decorators import SPAN_TYPE
-from otel_genai.lifecycle import ERROR_TYPE
+from otel_genai import semconv as gen_ai
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MICROSECOND = datetime.timedelta(microseconds=1)
@@ -62,16 +60,13 @@ def _usage(span: Span, usage: Any) -> None:
 def start_shape(data: Any, model: str | None) -> tuple[str, SpanKind, dict[str, Any]]:
     """Name, kind and attributes of the OTel span for an SDK span, from what is known at its start."""
     kind = getattr(data, "type", "custom")
-    attrs: dict[str, Any] = {SPAN_TYPE: kind}
+    attrs: dict[str, Any] = {gen_ai.SPAN_TYPE: kind}
     if kind == "agent":
-        attrs[gen_ai.GEN_AI_OPERATION_NAME] = "invoke_agent"
-        attrs[gen_ai.GEN_AI_AGENT_NAME] = data.name
-        return f"invoke_agent {data.name}", SpanKind.INTERNAL, attrs
+        name, attrs = gen_ai.agent_span(data.name)
+        return name, SpanKind.INTERNAL, attrs
     if kind == "function":
-        attrs[gen_ai.GEN_AI_OPERATION_NAME] = "execute_tool"
-        attrs[gen_ai.GEN_AI_TOOL_NAME] = data.name
-        attrs[gen_ai.GEN_AI_TOOL_TYPE] = "function"
-        return f"execute_tool {data.name}", SpanKind.INTERNAL, attrs
+        name, attrs = gen_ai.tool_span(data.name)
+        return name, SpanKind.INTERNAL, attrs
     if kind in ("generation", "response"):
         model = getattr(data, "model", None) or model
         attrs[gen_ai.GEN_AI_OPERATION_NAME] = "chat"
@@ -84,7 +79,7 @@ def start_shape(data: Any, model: str | None) -> tuple[str, SpanKind, dict[str, 
     if kind == "guardrail":
         return f"guardrail {data.name}", SpanKind.INTERNAL, attrs
     if kind == "turn":
-        _set_dict(attrs, "otel_genai.agent.name", getattr(data, "agent_name", None))
+        _set_dict(attrs, gen_ai.AGENT_NAME, getattr(data, "agent_name", None))
         return f"turn {getattr(data, 'turn', '')}".rstrip(), SpanKind.INTERNAL, attrs
     if kind == "mcp_tools":
         return f"mcp_list_tools {getattr(data, 'server', '')}".rstrip(), SpanKind.INTERNAL, attrs
@@ -120,17 +115,17 @@ def finish_shape(span: Span, sdk_span: Any) -> None:
         _usage(span, data.usage if data.usage is not None else getattr(response, "usage", None))
         _set_content(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input)
     elif kind == "handoff":
-        _set(span, "otel_genai.handoff.from_agent", data.from_agent)
-        _set(span, "otel_genai.handoff.to_agent", data.to_agent)
+        _set(span, gen_ai.HANDOFF_FROM_AGENT, data.from_agent)
+        _set(span, gen_ai.HANDOFF_TO_AGENT, data.to_agent)
         if data.to_agent:
             span.update_name(f"handoff {data.from_agent} -> {data.to_agent}")
     elif kind == "guardrail":
-        span.set_attribute("otel_genai.guardrail.triggered", bool(data.triggered))
+        span.set_attribute(gen_ai.GUARDRAIL_TRIGGERED, bool(data.triggered))
         if data.triggered:
-            span.set_attribute(ERROR_TYPE, "GuardrailTripwireTriggered")
+            span.set_attribute(gen_ai.ERROR_TYPE, "GuardrailTripwireTriggered")
             span.set_status(Status(StatusCode.ERROR, f"guardrail {data.name} tripwire triggered"))
     error = sdk_span.error
     if error:
         message = error.get("message") if isinstance(error, dict) else str(error)
-        span.set_attribute(ERROR_TYPE, message or "error")
+        span.set_attribute(gen_ai.ERROR_TYPE, message or "error")
         span.set_status(Status(StatusCode.ERROR, message or "error"))
