@@ -15,6 +15,7 @@ from pathlib import Path
 RUN = Path(__file__).parent.parent / "benchmarks" / "run.py"
 
 
+@pytest.mark.timeout(360)  # a full interleaved pass over every configuration: minutes on a loaded 2-core machine
 def test_benchmark_smoke_run(tmp_path):
     done = subprocess.run(
         [sys.executable, str(RUN), "--quick", "--here", "--rounds", "1", "--out", str(tmp_path)],
