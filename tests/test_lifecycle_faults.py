@@ -13,10 +13,16 @@ from typing import Any
 
 import pytest
 from conftest import EXPORTER, assert_all_ended
+from opentelemetry import trace
+from opentelemetry.sdk.trace import Span as SdkSpan
+from opentelemetry.sdk.trace import Tracer as SdkTracer
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
 from otel_genai import Outcome, task
-from otel_genai.lifecycle import OUTCOME
+from otel_genai.lifecycle import ERROR_TYPE, OUTCOME, Observer, call_in_span, start_run
 
 # --- async generators closed by their loop -------------------------------------------------------------------
 
@@ -203,4 +209,191 @@ def test_async_generator_outliving_its_loop_behaves_as_untraced(spans, scenario,
         results[name] = (cleaned, trouble.reports)
     assert results["traced"] == results["plain"]
     assert body_span().attributes[OUTCOME] == outcome
+    assert_all_ended()
+
+
+# --- spans whose decorations fail still end, once ------------------------------------------------------------
+
+
+class UnprintableError(Exception):
+    """A user exception whose ``__str__`` raises."""
+
+    def __str__(self) -> str:
+        raise ValueError("no str for you")
+
+
+def test_exception_whose_str_raises_still_ends_the_span(spans):
+    @task(name="unprintable")
+    def fails():
+        raise UnprintableError()
+
+    with pytest.raises(UnprintableError) as raised:
+        fails()
+    assert type(raised.value) is UnprintableError
+    (span,) = spans.get_finished_spans()
+    assert span.attributes[OUTCOME] == Outcome.ERROR
+    assert span.attributes[ERROR_TYPE].endswith("UnprintableError")
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "UnprintableError"
+    assert_all_ended()
+
+
+async def test_exception_whose_str_raises_ends_an_async_generator_span(spans):
+    @task(name="unprintable")
+    async def fails():
+        yield 1
+        raise UnprintableError()
+
+    items = []
+    with pytest.raises(UnprintableError):
+        async for item in fails():
+            items.append(item)
+    assert items == [1]
+    (span,) = spans.get_finished_spans()
+    assert span.attributes[OUTCOME] == Outcome.ERROR
+    assert span.attributes["otel_genai.stream.items"] == 1
+    assert_all_ended()
+
+
+class FaultySpan(SdkSpan):
+    """A real SDK span whose decorations raise; ``end()`` works. Which ones raise is set per test."""
+
+    __slots__ = ()
+    failing: frozenset[str] = frozenset()
+
+    def _fail(self, name: str) -> None:
+        if name in self.failing:
+            raise RuntimeError(f"{name} is broken")
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        self._fail("set_attribute")
+        super().set_attribute(key, value)
+
+    def set_status(self, *args: Any, **kwargs: Any) -> None:
+        self._fail("set_status")
+        super().set_status(*args, **kwargs)
+
+    def record_exception(self, *args: Any, **kwargs: Any) -> None:
+        self._fail("record_exception")
+        super().record_exception(*args, **kwargs)
+
+
+class FaultyTracer(SdkTracer):
+    """The SDK's tracer, handing out its spans as :class:`FaultySpan` (same layout, so the class can be swapped)."""
+
+    def start_span(self, *args: Any, **kwargs: Any) -> Any:
+        span = super().start_span(*args, **kwargs)
+        span.__class__ = FaultySpan
+        return span
+
+
+class EndCounter(SimpleSpanProcessor):
+    """Exports ended spans and counts each span's ends."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        super().__init__(self.exporter)
+        self.started: list = []
+        self.ends: dict[int, int] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.started.append(span.context.span_id)
+
+    def on_end(self, span: Any) -> None:
+        self.ends[span.context.span_id] = self.ends.get(span.context.span_id, 0) + 1
+        super().on_end(span)
+
+
+@pytest.fixture
+def faulty():
+    """A tracer from its own SDK provider whose spans' decorations raise, and what its processor saw."""
+    counter = EndCounter()
+    provider = TracerProvider()
+    provider.add_span_processor(counter)
+    tracer = provider.get_tracer("tests.faults")
+    tracer.__class__ = FaultyTracer
+    yield tracer, counter
+    FaultySpan.failing = frozenset()
+    provider.shutdown()
+
+
+def ended_once(counter: EndCounter) -> None:
+    assert counter.started, "no span started"
+    assert counter.ends == dict.fromkeys(counter.started, 1)
+
+
+@pytest.mark.parametrize("failing", ["set_attribute", "set_status", "record_exception"])
+def test_span_whose_setters_raise_still_ends_once_on_error(faulty, failing):
+    tracer, counter = faulty
+    FaultySpan.failing = frozenset({failing})
+    error = KeyError("user's")
+
+    def fails():
+        raise error
+
+    run = start_run(tracer, "faulty")
+    with pytest.raises(KeyError) as raised:
+        call_in_span(run, fails, (), {})
+    assert raised.value is error
+    run.end()  # a later end does nothing
+    ended_once(counter)
+
+
+@pytest.mark.parametrize("failing", ["set_attribute", "set_status", "record_exception"])
+def test_span_whose_setters_raise_still_ends_once_after_a_stream(faulty, failing):
+    tracer, counter = faulty
+    FaultySpan.failing = frozenset({failing})
+
+    def stream():
+        yield from range(3)
+
+    run = start_run(tracer, "faulty")
+    assert list(call_in_span(run, stream, (), {})) == [0, 1, 2]
+    ended_once(counter)
+    (span,) = counter.exporter.get_finished_spans()
+    if failing != "set_attribute":
+        assert span.attributes[OUTCOME] == Outcome.COMPLETED
+
+
+class RaisingObserver(Observer):
+    """Every hook raises."""
+
+    def on_item(self, item: Any) -> None:
+        raise ValueError("on_item bug")
+
+    def on_value(self, span: Any, value: Any) -> None:
+        raise ValueError("on_value bug")
+
+    def on_end(self, span: Any, error: BaseException | None) -> None:
+        raise ValueError("on_end bug")
+
+
+@pytest.mark.parametrize("kind", ["value", "error", "generator", "coroutine"])
+async def test_observer_hooks_that_raise_never_keep_the_span_open(spans, kind):
+    error = KeyError("user's")
+
+    def value():
+        return {"a": 1}
+
+    def fails():
+        raise error
+
+    def generator():
+        yield from range(2)
+
+    async def coroutine():
+        return 5
+
+    run = start_run(trace.get_tracer("tests.faults"), "observed", observer=RaisingObserver())
+    if kind == "value":
+        assert call_in_span(run, value, (), {}) == {"a": 1}
+    elif kind == "error":
+        with pytest.raises(KeyError) as raised:
+            call_in_span(run, fails, (), {})
+        assert raised.value is error
+    elif kind == "generator":
+        assert list(call_in_span(run, generator, (), {})) == [0, 1]
+    else:
+        assert await call_in_span(run, coroutine, (), {}) == 5
+    assert len(spans.get_finished_spans()) == 1
     assert_all_ended()

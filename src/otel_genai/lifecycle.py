@@ -75,6 +75,27 @@ def _error_type(exc: BaseException) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
+def _record_error(span: Span, error: BaseException) -> None:
+    """Mark ``span`` with ``error``; each step on its own, as the error's ``__str__`` or the span may raise."""
+    try:
+        span.set_attribute(ERROR_TYPE, _error_type(error))
+    except Exception:
+        logger.debug("otel-genai: recording error.type failed", exc_info=True)
+    try:
+        span.record_exception(error)
+    except Exception:
+        logger.debug("otel-genai: recording the exception failed", exc_info=True)
+    try:
+        description = str(error)
+    except Exception:
+        logger.debug("otel-genai: str() of the error failed", exc_info=True)
+        description = ""
+    try:
+        span.set_status(Status(StatusCode.ERROR, description or type(error).__name__))
+    except Exception:
+        logger.debug("otel-genai: setting the error status failed", exc_info=True)
+
+
 class SpanRun:
     """One started span and the one place that ends it."""
 
@@ -109,7 +130,12 @@ class SpanRun:
                 logger.debug("otel-genai: on_item hook failed", exc_info=True)
 
     def end(self, outcome: str | None = None, error: BaseException | None = None) -> None:
-        """End the span once; later calls do nothing."""
+        """End the span once; later calls do nothing.
+
+        Every decoration (observer hook, error, status, outcome) is guarded on its own, and ``span.end()`` is reached
+        whatever they raise: a user exception whose ``__str__`` raises or a span whose setters raise still leaves
+        the span ended, exactly once.
+        """
         try:
             self._once.pop()
         except IndexError:
@@ -126,16 +152,19 @@ class SpanRun:
                     outcome = Outcome.CANCELLED
                 else:
                     outcome = Outcome.ERROR
-                    span.set_attribute(ERROR_TYPE, _error_type(error))
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, str(error) or type(error).__name__))
+                    _record_error(span, error)
             if outcome is not None:
-                span.set_attribute(OUTCOME, outcome)
-                if self.items:
-                    span.set_attribute(STREAM_ITEMS, self.items)
-            span.end()
-        except Exception:
-            logger.debug("otel-genai: ending span failed", exc_info=True)
+                try:
+                    span.set_attribute(OUTCOME, outcome)
+                    if self.items:
+                        span.set_attribute(STREAM_ITEMS, self.items)
+                except Exception:
+                    logger.debug("otel-genai: recording the outcome failed", exc_info=True)
+        finally:
+            try:
+                span.end()
+            except Exception:
+                logger.debug("otel-genai: ending span failed", exc_info=True)
 
     def end_with(self, error: BaseException) -> None:
         """End after ``error`` escaped the result; GeneratorExit is the consumer stopping, not an error."""
