@@ -222,6 +222,7 @@ class UnprintableError(Exception):
         raise ValueError("no str for you")
 
 
+@pytest.mark.swallows(ValueError, reason="the exception's __str__, called by record_exception and for the status")
 def test_exception_whose_str_raises_still_ends_the_span(spans):
     @task(name="unprintable")
     def fails():
@@ -238,6 +239,7 @@ def test_exception_whose_str_raises_still_ends_the_span(spans):
     assert_all_ended()
 
 
+@pytest.mark.swallows(ValueError, reason="the exception's __str__, called by record_exception and for the status")
 async def test_exception_whose_str_raises_ends_an_async_generator_span(spans):
     @task(name="unprintable")
     async def fails():
@@ -322,6 +324,7 @@ def ended_once(counter: EndCounter) -> None:
     assert counter.ends == dict.fromkeys(counter.started, 1)
 
 
+@pytest.mark.swallows(RuntimeError, reason="the span's decorations raise")
 @pytest.mark.parametrize("failing", ["set_attribute", "set_status", "record_exception"])
 def test_span_whose_setters_raise_still_ends_once_on_error(faulty, failing):
     tracer, counter = faulty
@@ -339,6 +342,9 @@ def test_span_whose_setters_raise_still_ends_once_on_error(faulty, failing):
     ended_once(counter)
 
 
+@pytest.mark.swallows(
+    RuntimeError, optional=True, reason="the span's decorations raise; a completed stream sets no status, no exception"
+)
 @pytest.mark.parametrize("failing", ["set_attribute", "set_status", "record_exception"])
 def test_span_whose_setters_raise_still_ends_once_after_a_stream(faulty, failing):
     tracer, counter = faulty
@@ -368,6 +374,7 @@ class RaisingObserver(Observer):
         raise ValueError("on_end bug")
 
 
+@pytest.mark.swallows(ValueError, reason="the observer's hooks raise")
 @pytest.mark.parametrize("kind", ["value", "error", "generator", "coroutine"])
 async def test_observer_hooks_that_raise_never_keep_the_span_open(spans, kind):
     error = KeyError("user's")
