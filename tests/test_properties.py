@@ -11,6 +11,10 @@ identical, and on the traced run every invariant must hold after every step:
 4. nothing is buffered (each step produces exactly one item);
 5. user exceptions pass as the same object;
 plus the span's parent is the span current where the generator was created.
+
+Async programs also end by leaving the generator to the event loop (``keep``: asyncio.run's shutdown_asyncgens()
+closes it; ``drop`` / ``drop_cycle``: the garbage collector and the loop's finalizer do), optionally with a cleanup
+that awaits, and asyncio must report nothing (no "error occurred during closing of asynchronous generator").
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextvars
 import functools
 import gc
 import inspect
+import sys
 import threading
 from typing import Any
 
@@ -201,7 +206,19 @@ def test_sync_generator_consumption_programs(n, program):
 ASYNC_OPS = st.lists(
     st.tuples(
         st.sampled_from(
-            ["anext", "asend", "athrow_recoverable", "athrow_fatal", "aclose", "cancel", "timeout", "break", "drop"]
+            [
+                "anext",
+                "asend",
+                "athrow_recoverable",
+                "athrow_fatal",
+                "aclose",
+                "cancel",
+                "timeout",
+                "break",
+                "drop",
+                "drop_cycle",
+                "keep",
+            ]
         ),
         st.sampled_from(["here", "task"]),
     ),
@@ -209,20 +226,26 @@ ASYNC_OPS = st.lists(
 )
 
 
-async def async_body(n: int, seen: list[int]):
+async def async_body(n: int, seen: list[int], cleaned: list[int] | None = None):
+    """With ``cleaned``, a cleanup that awaits (``finally`` with ``await``): the case where two closers collide."""
     total = 0
-    for i in range(n):
-        await asyncio.sleep(0)  # a real suspension inside each step
-        seen.append(current_span_id())
-        try:
-            got = yield (i, total)
-        except RecoverableError:
-            total = -100
-            continue
-        if got == "slow":
-            await asyncio.sleep(10)
-        elif got is not None:
-            total += got
+    try:
+        for i in range(n):
+            await asyncio.sleep(0)  # a real suspension inside each step
+            seen.append(current_span_id())
+            try:
+                got = yield (i, total)
+            except RecoverableError:
+                total = -100
+                continue
+            if got == "slow":
+                await asyncio.sleep(10)
+            elif got is not None:
+                total += got
+    finally:
+        if cleaned is not None:
+            await asyncio.sleep(0)
+            cleaned.append(current_span_id())
 
 
 traced_async_body = task(name="async_body")(async_body)
@@ -241,13 +264,22 @@ def async_step(agen, op: str, thrown: BaseException, started: bool):
     return agen.athrow(thrown)
 
 
-async def run_async_program(make, program) -> tuple[list, bool]:
+async def settle() -> None:
+    """Collect, then let the loop run what its async-generator finalizer scheduled (aclose() tasks)."""
+    gc.collect()
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def run_async_program(make, program, kept: list) -> tuple[list, bool]:
+    """Apply ``program``; ``keep`` leaves the generator in ``kept`` for asyncio.run's shutdown_asyncgens() to close,
+    ``drop_cycle`` drops it inside a reference cycle, so one collection finalizes the run and the generator."""
     agen = make()
     assert inspect.isasyncgen(agen)
     observed: list = []
     started = False
     for op, where in program:
-        if op in ("drop", "break"):
+        if op in ("drop", "break", "drop_cycle", "keep"):
             if op == "break":
                 async for item in agen:
                     observed.append(("item", item))
@@ -255,10 +287,14 @@ async def run_async_program(make, program) -> tuple[list, bool]:
                     break
                 else:
                     observed.append(("stop", None))
+            elif op == "keep":
+                kept.append(agen)
+            elif op == "drop_cycle":
+                cycle: list[Any] = [agen]
+                cycle.append(cycle)
+                del cycle
             del agen
-            gc.collect()
-            for _ in range(5):  # let the loop's async-generator finalizer run aclose()
-                await asyncio.sleep(0)
+            await settle()
             observed.append((op, started))
             return observed, started
         thrown = RecoverableError() if op == "athrow_recoverable" else FatalError()
@@ -289,9 +325,7 @@ async def run_async_program(make, program) -> tuple[list, bool]:
         started = started or op != "aclose"
         aw = t = None  # a finished asend object still holds the generator: let 'drop' really drop it
     del agen
-    gc.collect()
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await settle()
     return observed, started
 
 
@@ -299,29 +333,63 @@ def expected_async_outcome(observed: list, started: bool) -> str:
     for index, event in enumerate(observed):
         if event[0] == "cancelled":
             return Outcome.CANCELLED
+        if event[0] == "drop_cycle":  # the run is collected with the generator, before the loop closes it
+            return Outcome.ABANDONED
+        if event[0] == "keep":  # shutdown_asyncgens() closes a started generator; an unstarted one is collected
+            return Outcome.STOPPED_EARLY if event[1] else Outcome.ABANDONED
         if event[0] != "item":
             return expected_outcome(observed[index:], started)
     return expected_outcome(observed, started)
 
 
+class LoopReports:
+    """What asyncio reports to the loop's exception handler ("an error occurred during closing of asynchronous
+    generator", "Task exception was never retrieved") and what Python reports as unraisable: none is allowed."""
+
+    def __init__(self) -> None:
+        self.reports: list[str] = []
+
+    def handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self.reports.append(f"{context.get('message')}: {context.get('exception')!r}")
+
+    def unraisable(self, hook_args: Any) -> None:
+        self.reports.append(f"unraisable: {hook_args.exc_value!r} in {hook_args.object!r}")
+
+
 @pytest.mark.timeout(900)
 @SETTINGS
-@given(n=st.integers(0, 4), program=ASYNC_OPS)
-def test_async_generator_consumption_programs(n, program):
+@given(n=st.integers(0, 4), program=ASYNC_OPS, awaiting_cleanup=st.booleans())
+def test_async_generator_consumption_programs(n, program, awaiting_cleanup):
     fresh_example()
+    kept: list = []  # outlives main(): asyncio.run's shutdown_asyncgens() closes what 'keep' left here
+    reports = LoopReports()
+    plain_cleaned: list[int] | None = [] if awaiting_cleanup else None
+    traced_cleaned: list[int] | None = [] if awaiting_cleanup else None
 
     async def main():
+        asyncio.get_running_loop().set_exception_handler(reports.handler)
         plain_seen: list[int] = []
-        plain, started = await run_async_program(lambda: async_body(n, plain_seen), program)
+        plain, started = await run_async_program(lambda: async_body(n, plain_seen, plain_cleaned), program, kept)
         traced_seen: list[int] = []
         with tracer.start_as_current_span("outer") as outer:
             outer_context = otel_context.get_current()
-            traced, _ = await run_async_program(lambda: traced_async_body(n, traced_seen), program)
+            make = lambda: traced_async_body(n, traced_seen, traced_cleaned)  # noqa: E731
+            traced, _ = await run_async_program(make, program, kept)
             assert otel_context.get_current() is outer_context
         return plain, started, traced, traced_seen, plain_seen, outer
 
-    plain, started, traced, traced_seen, plain_seen, outer = asyncio.run(main())
+    unraisable, sys.unraisablehook = sys.unraisablehook, reports.unraisable
+    try:
+        plain, started, traced, traced_seen, plain_seen, outer = asyncio.run(main())
+        kept.clear()
+        gc.collect()
+    finally:
+        sys.unraisablehook = unraisable
+    assert reports.reports == []
     assert traced == plain
     assert len(traced_seen) == len(plain_seen)
+    if awaiting_cleanup:
+        assert len(traced_cleaned) == len(plain_cleaned) <= 1  # the cleanup ran as often as untraced, at most once
+        traced_seen += traced_cleaned
     # A cancelled or timed-out step that ran no item before the cancel still started the generator.
     check_span(outer, traced_seen, expected_async_outcome(plain, started))

@@ -47,8 +47,8 @@ class Outcome:
     """Values of ``otel_genai.outcome``: how a streamed or awaited result ended."""
 
     COMPLETED = "completed"  # exhausted / awaited to the end
-    STOPPED_EARLY = "stopped_early"  # the consumer closed it (break, close(), with-exit) before the end
-    ABANDONED = "abandoned"  # dropped unfinished and garbage-collected
+    STOPPED_EARLY = "stopped_early"  # closed before the end: break, close(), with-exit, or by Python / the event loop
+    ABANDONED = "abandoned"  # dropped unfinished and garbage-collected before anything closed it
     CANCELLED = "cancelled"  # asyncio cancellation reached it
     ERROR = "error"  # an exception escaped it
 
@@ -73,6 +73,27 @@ def _error_type(exc: BaseException) -> str:
     cls = type(exc)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _record_error(span: Span, error: BaseException) -> None:
+    """Mark ``span`` with ``error``; each step on its own, as the error's ``__str__`` or the span may raise."""
+    try:
+        span.set_attribute(ERROR_TYPE, _error_type(error))
+    except Exception:
+        logger.debug("otel-genai: recording error.type failed", exc_info=True)
+    try:
+        span.record_exception(error)
+    except Exception:
+        logger.debug("otel-genai: recording the exception failed", exc_info=True)
+    try:
+        description = str(error)
+    except Exception:
+        logger.debug("otel-genai: str() of the error failed", exc_info=True)
+        description = ""
+    try:
+        span.set_status(Status(StatusCode.ERROR, description or type(error).__name__))
+    except Exception:
+        logger.debug("otel-genai: setting the error status failed", exc_info=True)
 
 
 class SpanRun:
@@ -109,7 +130,12 @@ class SpanRun:
                 logger.debug("otel-genai: on_item hook failed", exc_info=True)
 
     def end(self, outcome: str | None = None, error: BaseException | None = None) -> None:
-        """End the span once; later calls do nothing."""
+        """End the span once; later calls do nothing.
+
+        Every decoration (observer hook, error, status, outcome) is guarded on its own, and ``span.end()`` is reached
+        whatever they raise: a user exception whose ``__str__`` raises or a span whose setters raise still leaves
+        the span ended, exactly once.
+        """
         try:
             self._once.pop()
         except IndexError:
@@ -126,16 +152,19 @@ class SpanRun:
                     outcome = Outcome.CANCELLED
                 else:
                     outcome = Outcome.ERROR
-                    span.set_attribute(ERROR_TYPE, _error_type(error))
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, str(error) or type(error).__name__))
+                    _record_error(span, error)
             if outcome is not None:
-                span.set_attribute(OUTCOME, outcome)
-                if self.items:
-                    span.set_attribute(STREAM_ITEMS, self.items)
-            span.end()
-        except Exception:
-            logger.debug("otel-genai: ending span failed", exc_info=True)
+                try:
+                    span.set_attribute(OUTCOME, outcome)
+                    if self.items:
+                        span.set_attribute(STREAM_ITEMS, self.items)
+                except Exception:
+                    logger.debug("otel-genai: recording the outcome failed", exc_info=True)
+        finally:
+            try:
+                span.end()
+            except Exception:
+                logger.debug("otel-genai: ending span failed", exc_info=True)
 
     def end_with(self, error: BaseException) -> None:
         """End after ``error`` escaped the result; GeneratorExit is the consumer stopping, not an error."""
@@ -196,6 +225,7 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
         if kind is _GENERATOR:
             return _traced_generator(run, result)
         if kind is _ASYNC_GENERATOR:
+            _init_hooks(result, _left_to_wrapper)
             return _traced_async_generator(run, result)
         if kind is _COROUTINE:
             return _traced_coroutine(run, result)
@@ -342,7 +372,13 @@ def _traced_generator(run: SpanRun, gen: Any) -> Any:
 
 
 async def _traced_async_generator(run: SpanRun, agen: Any) -> Any:
-    """The async twin of :func:`_traced_generator`: no await of its own between items, so nothing is buffered."""
+    """The async twin of :func:`_traced_generator`: no await of its own between items, so nothing is buffered.
+
+    Only this wrapper is known to the event loop (see :func:`_init_hooks`): the loop's ``shutdown_asyncgens()`` or
+    its finalizer for a dropped generator closes the wrapper, which closes ``agen``, once, awaiting its cleanup in
+    the span: the outcome is then ``stopped_early``, as for ``aclose()``. A wrapper collected together with its run
+    (a reference cycle) or after its loop closed ends ``abandoned``; any cleanup its loop still runs comes after.
+    """
     ctx = run.private_context()
     step = ctx.run
     op, arg = agen.asend, None
@@ -422,14 +458,38 @@ def _aiterate(run: SpanRun, forward: Callable[[], Any]) -> Any:
     nothing when closed at its ``yield``, and the span is then ended as abandoned when the run is collected.
     """
     items = _aiterate_in(run, run.private_context(), forward)
-    firstiter, finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
-    if firstiter is not None or finalizer is not None:
-        sys.set_asyncgen_hooks(None, None)
-        try:
-            items.__anext__()  # the first __anext__() call initialises the hooks; the step object is discarded unrun
-        finally:
-            sys.set_asyncgen_hooks(firstiter, finalizer)
+    _init_hooks(items, None)
     return items
+
+
+def _init_hooks(agen: Any, finalizer: Callable[[Any], None] | None) -> None:
+    """Initialise ``agen``'s event-loop hooks now, as no ``firstiter`` and the given ``finalizer``.
+
+    An async generator takes the running thread's hooks when it is first stepped: ``firstiter`` registers it with
+    the event loop (whose ``shutdown_asyncgens()`` then closes it) and ``finalizer`` is what garbage collection
+    calls instead of closing it. A generator the engine iterates itself must not be known to the loop: the loop
+    would close it concurrently with the wrapper that owns it. Its first ``__anext__()`` object is made here,
+    with the hooks swapped for that one call, and discarded unrun (the generator does not start). A generator
+    already stepped before it reached the engine keeps the hooks it took then.
+    """
+    firstiter, old_finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
+    if firstiter is None and old_finalizer is finalizer:
+        agen.__anext__()
+        return
+    sys.set_asyncgen_hooks(None, finalizer)
+    try:
+        agen.__anext__()
+    finally:
+        sys.set_asyncgen_hooks(firstiter, old_finalizer)
+
+
+def _left_to_wrapper(agen: Any) -> None:
+    """The finalizer of a user's async generator the engine wraps: do nothing, the wrapper owns closing it.
+
+    Called only when the generator is collected unclosed: in the same collection as its wrapper (whose loop then
+    closes the wrapper, which closes it) or after the wrapper was discarded unclosed (its loop already closed),
+    where an unwrapped generator would not be closed either.
+    """
 
 
 async def _aiterate_in(run: SpanRun, ctx: contextvars.Context, forward: Callable[[], Any]) -> Any:
