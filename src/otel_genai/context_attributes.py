@@ -7,7 +7,6 @@ runs generator bodies in the context captured when they were created.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -15,11 +14,14 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry.trace import INVALID_SPAN
 
+from otel_genai import content
+
 SESSION_ID = "session.id"
 USER_ID = "user.id"
 METADATA_PREFIX = "otel_genai.metadata."
 TAGS = "otel_genai.tags"
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _KEY = otel_context.create_key("otel_genai.context_attributes")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,12 +32,37 @@ def context_attributes(ctx: otel_context.Context | None = None) -> Mapping[str, 
 
 
 def _attribute_value(value: Any) -> Any:
-    if isinstance(value, (str, bool, int, float)):
+    """A valid OTel attribute value for a metadata value, capped like captured content; never raises.
+
+    Strings are cut at the content length cap (``OTEL_GENAI_CONTENT_MAX_LENGTH``): these values land on every span
+    in scope, so a 10 MB value must not. bool / int / float stay as they are (an int beyond OTel's 64-bit range
+    becomes text); anything else becomes capped JSON (:func:`otel_genai.content.to_json`).
+    """
+    if isinstance(value, str):
+        return content.truncate(value)
+    if isinstance(value, (bool, float)):
         return value
+    if isinstance(value, int):
+        return value if _INT64_MIN <= value <= _INT64_MAX else content.to_json(content.safe_str(value))
+    return content.to_json(value)
+
+
+def _tags(tags: Iterable[str] | str | None) -> tuple[str, ...]:
+    """``tags`` as a tuple of capped strings: one string is one tag, ``None`` items are skipped; never raises."""
+    if tags is None:
+        return ()
+    if isinstance(tags, (str, bytes)):
+        tags = (tags,)
     try:
-        return json.dumps(value, default=str, ensure_ascii=False)
+        items = list(tags)
     except Exception:
-        return str(value)
+        items = [tags]
+    out = []
+    for tag in items:
+        if tag is None:
+            continue
+        out.append(content.truncate(tag if isinstance(tag, str) else content.safe_str(tag)))
+    return tuple(out)
 
 
 class using_attributes:  # noqa: N801 - used like a function, as contextlib's helpers are
@@ -52,17 +79,18 @@ class using_attributes:  # noqa: N801 - used like a function, as contextlib's he
         session_id: str | None = None,
         user_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-        tags: Iterable[str] | None = None,
+        tags: Iterable[str] | str | None = None,
     ) -> None:
         attributes: dict[str, Any] = {}
         if session_id is not None:
-            attributes[SESSION_ID] = str(session_id)
+            attributes[SESSION_ID] = content.truncate(content.safe_str(session_id))
         if user_id is not None:
-            attributes[USER_ID] = str(user_id)
+            attributes[USER_ID] = content.truncate(content.safe_str(user_id))
         for key, value in (metadata or {}).items():
-            attributes[METADATA_PREFIX + str(key)] = _attribute_value(value)
+            if value is not None:
+                attributes[METADATA_PREFIX + content.safe_str(key)] = _attribute_value(value)
         self._attributes = attributes
-        self._tags = tuple(str(tag) for tag in tags or ())
+        self._tags = _tags(tags)
         self._tokens: list[object] = []
 
     def context(self, parent: otel_context.Context | None = None) -> otel_context.Context:

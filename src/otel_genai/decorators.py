@@ -39,7 +39,7 @@ class _ValueObserver(Observer):
         self.attribute = attribute
 
     def on_value(self, span: Span, value: Any) -> None:
-        span.set_attribute(self.attribute, content.to_json(value))
+        span.set_attribute(self.attribute, content.to_json(value))  # to_json never raises
 
 
 _TOOL_RESULT = _ValueObserver(gen_ai.GEN_AI_TOOL_CALL_RESULT)
@@ -52,6 +52,14 @@ def _arguments(fn: Callable[..., Any], instance: Any, args: tuple, kwargs: dict)
         return dict(bound.arguments)
     except (TypeError, ValueError):
         return {"args": list(args), "kwargs": kwargs}
+
+
+def _captured_arguments(fn: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> str:
+    """The call's arguments as capped JSON; a placeholder if even that fails (capture never breaks the call)."""
+    try:
+        return content.to_json(_arguments(fn, instance, args, kwargs))
+    except Exception:
+        return content.to_json(content.placeholder(args))
 
 
 _SHAPES = {"workflow": gen_ai.workflow_span, "agent": gen_ai.agent_span, "tool": gen_ai.tool_span}
@@ -83,7 +91,7 @@ def _decorator(span_type: str, fn: Callable[..., Any] | None, name: str | None) 
             attributes, observer = spec.attributes, None
             if content.capture_mode().on_span:
                 attributes = dict(attributes)
-                attributes[spec.input_attribute] = content.to_json(_arguments(wrapped, instance, args, kwargs))
+                attributes[spec.input_attribute] = _captured_arguments(wrapped, instance, args, kwargs)
                 observer = spec.output_observer
             run = start_run(_tracer, spec.name, SpanKind.INTERNAL, attributes, observer)
             return call_in_span(run, wrapped, args, kwargs)

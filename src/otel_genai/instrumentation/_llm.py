@@ -23,8 +23,10 @@ API (everything an LLM instrumentor needs besides its own patching and payload p
   :func:`message`). Set ``input_messages`` / ``system_instructions`` / ``tool_definitions`` at request time (only
   when capturing). ``on_item`` stamps the first-chunk time; ``on_end`` sets the response attributes, records the
   metrics (duration to end of stream, token usage by ``gen_ai.token.type``, time to first chunk for streams only:
-  never one record per chunk) and the content (span attributes when the capture mode says ``on_span``, the
-  ``gen_ai.client.inference.operation.details`` event when it says ``on_event``).
+  never one record per chunk) and the content (span attributes when the capture mode says ``on_span``; the
+  ``gen_ai.client.inference.operation.details`` event when :func:`otel_genai.content.emit_event` says so, with the
+  content when the mode says ``on_event``). An output message left without a finish reason (an interrupted
+  stream) gets :data:`INTERRUPTED`.
 * :func:`call_attached` / :func:`await_attached` ``(run, ...)``: run SDK code with the call's span current (an
   exception ends the span) and get its result unwrapped.
 * :func:`capture_mode` (re-export of :func:`otel_genai.content.capture_mode`).
@@ -50,6 +52,7 @@ from otel_genai.version import __version__
 
 __all__ = [
     "DURATION_BUCKETS",
+    "INTERRUPTED",
     "OPERATION_DETAILS_EVENT",
     "TOKEN_BUCKETS",
     "LLMCallObserver",
@@ -197,7 +200,19 @@ def tool_call_response_part(id: Any, response: Any) -> dict[str, Any]:
     return {"type": "tool_call_response", "id": id, "response": response}
 
 
+INTERRUPTED = "error"
+"""``finish_reason`` of an output message whose generation did not reach its end: the stream was stopped early,
+cancelled, abandoned, or failed, so the API never sent a finish reason. The conventions' output-message schema
+(up to semantic-conventions v1.41) requires ``finish_reason`` on every output message, and consumers such as Arize
+Phoenix reject a message without one. ``error`` is the one value of the conventions' ``FinishReason`` enum (``stop``,
+``length``, ``content_filter``, ``tool_call``, ``error``) that does not claim the model ended on its own, and it is
+what the official OpenAI instrumentation (``opentelemetry-instrumentation-openai-v2``) records for a stream that
+ends without one. Why it stopped is on the span: ``otel_genai.outcome`` (stopped_early / cancelled / abandoned /
+error)."""
+
+
 def message(role: str, parts: list[dict[str, Any]], finish_reason: str | None = None) -> dict[str, Any]:
+    """A conventions message; pass ``finish_reason`` for output messages (see :data:`INTERRUPTED` when unknown)."""
     out: dict[str, Any] = {"role": role, "parts": parts}
     if finish_reason is not None:
         out["finish_reason"] = finish_reason
@@ -271,6 +286,7 @@ class LLMCallObserver(Observer):
         self.metric_attributes = metric_attributes
         self.stream = stream
         self.capture = content.capturing()
+        self.emit_event = content.emit_event()
         self.finish_reasons: list[str] = []
 
     # hooks for subclasses
@@ -316,7 +332,7 @@ class LLMCallObserver(Observer):
             span.set_status(StatusCode.ERROR, error_type)
         if attributes:
             span.set_attributes(attributes)
-        if self.capture is not None:
+        if self.capture is not None or self.emit_event:
             self._record_content(span, attributes)
         self._record_metrics(end, error_type)
 
@@ -338,8 +354,13 @@ class LLMCallObserver(Observer):
             telemetry.token_usage.record(self.output_tokens, {**attrs, gen_ai.GEN_AI_TOKEN_TYPE: "output"})
 
     def content_attributes(self) -> dict[str, str]:
-        """The captured content as JSON-valued attributes (size-capped)."""
+        """The captured content as JSON-valued attributes (size-capped).
+
+        An output message without a finish reason (the generation was interrupted) gets :data:`INTERRUPTED`."""
         out: dict[str, str] = {}
+        for msg in self.output_messages or ():
+            if isinstance(msg, dict) and msg.get("finish_reason") is None:
+                msg["finish_reason"] = INTERRUPTED
         if self.input_messages:
             out[gen_ai.GEN_AI_INPUT_MESSAGES] = content.to_json(self.input_messages)
         if self.output_messages:
@@ -351,14 +372,16 @@ class LLMCallObserver(Observer):
         return out
 
     def _record_content(self, span: Span, response_attributes: dict[str, Any]) -> None:
+        """Content on the span (capture mode ``on_span``) and the operation-details event (``emit_event``; it carries
+        content only when the capture mode says ``on_event``, as in ``opentelemetry-util-genai``)."""
         mode = self.capture
-        attrs = self.content_attributes()
-        if not attrs or mode is None:
-            return
-        if mode.on_span:
+        attrs = self.content_attributes() if mode is not None else {}
+        if mode is not None and mode.on_span and attrs:
             span.set_attributes(attrs)
-        if mode.on_event:
-            event_attrs = {**self.metric_attributes, **response_attributes, **attrs}
+        if self.emit_event:
+            event_attrs = {**self.metric_attributes, **response_attributes}
+            if mode is not None and mode.on_event:
+                event_attrs.update(attrs)
             self.telemetry.logger.emit(
                 _logs.LogRecord(
                     event_name=OPERATION_DETAILS_EVENT,

@@ -12,12 +12,14 @@ value stays on ``anthropic.message.stop_reason`` (the name anthropic's own spans
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
 
 from opentelemetry.trace import Span
 
+from otel_genai import content
 from otel_genai.instrumentation._llm import (
     LLMCallObserver,
     StreamedText,
@@ -28,6 +30,8 @@ from otel_genai.instrumentation._llm import (
     tool_call_response_part,
     tool_definition,
 )
+
+logger = logging.getLogger(__name__)
 
 STOP_REASON = "anthropic.message.stop_reason"
 FINISH_REASONS = {
@@ -70,11 +74,16 @@ def part(block: Any) -> dict[str, Any]:
         return {"type": "reasoning", "content": _get(block, "thinking") or ""}
     if kind == "image":
         source = _get(block, "source")
-        if _get(source, "type") == "base64":
-            return {"type": "blob", "modality": "image", "mime_type": _get(source, "media_type")}
+        if _get(source, "type") == "base64":  # the conventions' BlobPart carries the (base64) data, size-capped
+            return {
+                "type": "blob",
+                "modality": "image",
+                "mime_type": _get(source, "media_type"),
+                "content": _get(source, "data") or "",
+            }
         if _get(source, "type") == "url":
             return {"type": "uri", "modality": "image", "uri": _get(source, "url")}
-    return {"type": kind}
+    return {"type": kind if isinstance(kind, str) else "unknown"}
 
 
 def parts(value: Any) -> list[dict[str, Any]]:
@@ -82,6 +91,8 @@ def parts(value: Any) -> list[dict[str, Any]]:
         return []
     if isinstance(value, str):
         return [text_part(value)]
+    if not isinstance(value, (list, tuple)):  # not a content the API knows (the API will say so): a placeholder
+        return [text_part(content.placeholder(value))]
     return [part(b) for b in value]
 
 
@@ -106,6 +117,13 @@ class MessagesObserver(LLMCallObserver):
 
     # request (only called when capturing)
     def request(self, kwargs: Mapping[str, Any]) -> None:
+        """Capture the request's content; whatever the caller passed, this never raises into their call."""
+        try:
+            self._request(kwargs)
+        except Exception:
+            logger.debug("otel-genai: capturing anthropic request content failed", exc_info=True)
+
+    def _request(self, kwargs: Mapping[str, Any]) -> None:
         system = kwargs.get("system")
         if isinstance(system, (str, list, tuple)) and system:
             self.system_instructions = parts(system)
@@ -117,7 +135,7 @@ class MessagesObserver(LLMCallObserver):
             self.tool_definitions = [
                 tool_definition(_get(t, "name"), _get(t, "description"), _get(t, "input_schema"))
                 if _get(t, "input_schema") is not None
-                else tool_definition(_get(t, "name"), type=_get(t, "type") or "function")
+                else tool_definition(_get(t, "name") or _get(t, "type"), type=_get(t, "type") or "function")
                 for t in tools
             ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
+from otel_genai import content
 from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import (
     StreamedText,
@@ -69,6 +70,8 @@ def _content_parts(value: Any) -> list[dict[str, Any]]:
         return []
     if isinstance(value, str):
         return [text_part(value)]
+    if not isinstance(value, (list, tuple)):  # not a content the API knows: a placeholder, never an exception
+        return [text_part(content.placeholder(value))]
     parts = []
     for part in value:
         kind = _get(part, "type")
@@ -105,8 +108,9 @@ def tool_definitions(tools: Any) -> list[dict[str, Any]]:
         fn = _get(tool, "function")
         if fn is not None:
             out.append(tool_definition(_get(fn, "name"), _get(fn, "description"), _get(fn, "parameters")))
-        else:
-            out.append({"type": _get(tool, "type")})
+        else:  # a hosted tool ({"type": "web_search", ...}): the conventions' generic definition needs a name
+            kind = _get(tool, "type") or "unknown"
+            out.append({"type": kind, "name": _get(tool, "name") or kind})
     return out
 
 

@@ -63,6 +63,9 @@ def _input(value: Any) -> list[dict[str, Any]]:
             out.append(message("assistant", [call]))
         elif kind == "function_call_output":
             out.append(message("tool", [tool_call_response_part(_get(item, "call_id"), _get(item, "output"))]))
+        elif kind == "reasoning":  # the conventions' ReasoningPart needs its text: the summary's
+            summary = "".join(str(_get(s, "text") or "") for s in _get(item, "summary") or ())
+            out.append(message("assistant", [{"type": "reasoning", "content": summary}]))
         elif _get(item, "role") is not None:
             content = _get(item, "content")
             if isinstance(content, str) or content is None:
@@ -96,7 +99,7 @@ def capture(observer: OpenAIObserver, kwargs: dict) -> None:
         observer.tool_definitions = [
             tool_definition(_get(t, "name"), _get(t, "description"), _get(t, "parameters"))
             if _get(t, "type") == "function"
-            else {"type": _get(t, "type")}
+            else {"type": _get(t, "type") or "unknown", "name": _get(t, "name") or _get(t, "type") or "unknown"}
             for t in tools
         ]
 

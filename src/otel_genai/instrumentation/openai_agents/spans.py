@@ -14,12 +14,15 @@ Content (tool arguments and results, model input and output) is recorded only wh
 from __future__ import annotations
 
 import datetime
+import logging
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from otel_genai import content
 from otel_genai import semconv as gen_ai
+
+logger = logging.getLogger(__name__)
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MICROSECOND = datetime.timedelta(microseconds=1)
@@ -46,6 +49,59 @@ def _set(span: Span, key: str, value: Any) -> None:
 def _set_content(span: Span, key: str, value: Any) -> None:
     if value is not None and content.capture_mode().on_span:
         span.set_attribute(key, content.truncate(value) if isinstance(value, str) else content.to_json(value))
+
+
+def _set_messages(span: Span, key: str, value: Any, convert: Any) -> None:
+    """A model span's input/output in the conventions' message shape (the SDK keeps the OpenAI API's own shapes)."""
+    if value is None or not content.capture_mode().on_span:
+        return
+    try:
+        messages = convert(value)
+    except Exception:
+        logger.debug("otel-genai: converting %s to the conventions' shape failed", key, exc_info=True)
+        return
+    if messages:
+        span.set_attribute(key, content.to_json(messages))
+
+
+def _generation_output(output: Any) -> list[dict[str, Any]]:
+    """A generation span's output: chat messages (``get_response``) or a Responses-API dump (``stream_response``)."""
+    from openai.types.chat import ChatCompletionMessage
+    from openai.types.responses import Response
+
+    from otel_genai.instrumentation.openai import chat, responses
+
+    out = []
+    for item in output:
+        if isinstance(item, dict) and item.get("object") == "response":
+            response = Response.model_validate(item)
+            out.extend(responses.output_messages(response, responses.finish_reason(response)))
+        else:
+            msg = ChatCompletionMessage.model_validate(item)
+            out.append(chat._output_message(msg, None))
+    for msg in out:  # the SDK keeps no finish reason here; the span ended normally: OpenAI's values for that
+        if msg.get("finish_reason") is None:
+            calls = any(part.get("type") == "tool_call" for part in msg["parts"])
+            msg["finish_reason"] = "tool_calls" if calls else "stop"
+    return out
+
+
+def _chat_input(value: Any) -> list[dict[str, Any]]:
+    from otel_genai.instrumentation.openai import chat
+
+    return chat.input_messages(value)
+
+
+def _responses_input(value: Any) -> list[dict[str, Any]]:
+    from otel_genai.instrumentation.openai import responses
+
+    return responses._input(value)
+
+
+def _responses_output(response: Any) -> list[dict[str, Any]]:
+    from otel_genai.instrumentation.openai import responses
+
+    return responses.output_messages(response, responses.finish_reason(response))
 
 
 def _usage(span: Span, usage: Any) -> None:
@@ -104,16 +160,16 @@ def finish_shape(span: Span, sdk_span: Any) -> None:
     elif kind == "generation":
         _set(span, gen_ai.GEN_AI_RESPONSE_MODEL, data.model)
         _usage(span, data.usage)
-        _set_content(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input)
-        _set_content(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, data.output)
+        _set_messages(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input, _chat_input)
+        _set_messages(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, data.output, _generation_output)
     elif kind == "response":
         response = data.response
         if response is not None:
             _set(span, gen_ai.GEN_AI_RESPONSE_MODEL, response.model)
             _set(span, gen_ai.GEN_AI_RESPONSE_ID, response.id)
-            _set_content(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, response.output)
+            _set_messages(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, response, _responses_output)
         _usage(span, data.usage if data.usage is not None else getattr(response, "usage", None))
-        _set_content(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input)
+        _set_messages(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input, _responses_input)
     elif kind == "handoff":
         _set(span, gen_ai.HANDOFF_FROM_AGENT, data.from_agent)
         _set(span, gen_ai.HANDOFF_TO_AGENT, data.to_agent)
