@@ -14,6 +14,7 @@ Markers name the library a test needs; ``run.py`` selects with ``-m`` the librar
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import importlib.metadata
 import json
@@ -98,7 +99,7 @@ def instrumented() -> Any:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         _STATE["exporter"] = exporter
-        _STATE["instrumented"] = set()
+        _STATE["instrumented"] = {}  # library -> None (instrumented) or the exception instrument() raised
     library_modules = {
         "openai": ("openai", "otel_genai.instrumentation.openai", "OpenAIInstrumentor"),
         "anthropic": ("anthropic", "otel_genai.instrumentation.anthropic", "AnthropicInstrumentor"),
@@ -106,12 +107,18 @@ def instrumented() -> Any:
         "agno": ("agno", "otel_genai.instrumentation.agno", "AgnoInstrumentor"),
     }
     for name, (dist, module, cls) in library_modules.items():
-        if name in _STATE["instrumented"] or not _installed(dist):
+        if not _installed(dist):
             continue
-        _STATE["instrumented"].add(name)  # once: a failing instrument() fails every test of its library
-        if name == "agents":  # before ours is added: the SDK's default processor would export to the network
-            importlib.import_module("agents").set_trace_processors([])
-        getattr(importlib.import_module(module), cls)().instrument()
+        if name not in _STATE["instrumented"]:
+            _STATE["instrumented"][name] = None
+            try:
+                if name == "agents":  # before ours is added: the SDK's default processor exports to the network
+                    importlib.import_module("agents").set_trace_processors([])
+                getattr(importlib.import_module(module), cls)().instrument()
+            except Exception as exc:
+                _STATE["instrumented"][name] = exc
+        if _STATE["instrumented"][name] is not None:  # every test of the library fails with the same cause
+            raise _STATE["instrumented"][name]
     return _STATE["exporter"]
 
 
@@ -435,11 +442,21 @@ def test_agno_run(mode):
         """Get the weather for a city."""
         return f"sunny in {city}"
 
-    model = OpenAIChat(
-        id="gpt-4o-mini",
-        client=openai_client(tool_then_answer),
-        async_client=openai_client(tool_then_answer, is_async=True),
-    )
+    is_async = mode.startswith("arun")
+    if "client" in {f.name for f in dataclasses.fields(OpenAIChat)}:
+        clients = {
+            "client": openai_client(tool_then_answer),
+            "async_client": openai_client(tool_then_answer, is_async=True),
+        }
+    else:  # agno 2.0: one httpx client, sync or async, that agno hands to the OpenAI client it builds
+        lib = importlib.import_module(http_lib("openai"))
+        transport = wire.make_transport(tool_then_answer, lib=lib)
+        clients = {
+            "http_client": lib.AsyncClient(transport=transport) if is_async else lib.Client(transport=transport),
+            "api_key": "test",
+            "max_retries": 0,
+        }
+    model = OpenAIChat(id="gpt-4o-mini", **clients)
     agent = Agent(name="Weather", model=model, tools=[get_weather], instructions="Use the tool.")
 
     async def drain(agen: Any) -> list:
