@@ -224,8 +224,8 @@ def test_uninstalled_libraries_are_skipped_quietly(user_venv, tmp_path):
     for entry_point in OTHER_ENTRY_POINTS[library]:
         mentions = [line for line in lines if entry_point in line or entry_point.replace("_", "-") in line]
         assert any(SKIP.search(line) for line in mentions), f"no skip line for {entry_point} in:\n{stderr}"
-    loaded = [line.split(": ", 1)[-1] for line in lines]
-    assert not [ep for ep in OTHER_ENTRY_POINTS[library] if f"Instrumented {ep}" in loaded], loaded
+    # (The loader still logs "Instrumented X" for a skipped X: our instrument() returns without raising, because
+    # older loaders turn any exception from it into a failed start-up.)
     assert f"Instrumented otel_genai_{library}" in stderr
 
 
