@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench bench-quick bench-agents bench-instructions clean
+.PHONY: install test lint compat demo bench bench-quick bench-agents bench-instructions bench-startup clean
 
 # `make demo` shows pip at work (INSTALL_QUIET empty for it and, through make's target-specific variables, for the
 # install it triggers); the other targets stay quiet.
@@ -27,6 +27,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+	$(MAKE) compat
+
+# Floor (Python 3.10, every lower bound pyproject.toml declares) and newest (Python 3.13, newest releases):
+# fresh venvs each, the smoke suite tests/compat/smoke.py inside them. Venvs and wheel cache: .cache/venvs.
+compat: $(STAMP)
+	$(BIN)/python tests/compat/run.py
 
 demo: INSTALL_QUIET :=
 demo: $(STAMP)
@@ -45,5 +51,8 @@ bench-quick: $(STAMP)
 bench-instructions: $(STAMP)
 	$(BIN)/python benchmarks/instructions.py
 
+bench-startup: $(STAMP)
+	$(BIN)/python benchmarks/startup.py
+
 clean:
-	rm -rf $(VENV) benchmarks/.venvs .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) benchmarks/.venvs .cache/venvs .pytest_cache .ruff_cache .hypothesis
