@@ -12,23 +12,17 @@ from typing import Any, TypeVar
 
 import wrapt
 from opentelemetry import context as otel_context
-from opentelemetry.trace import INVALID_SPAN
 
-from otel_genai import content
+from otel_genai import content, semconv
+from otel_genai.lifecycle import _ATTRIBUTES_KEY, call_in_context, context_attributes
 
-SESSION_ID = "session.id"
-USER_ID = "user.id"
-METADATA_PREFIX = "otel_genai.metadata."
-TAGS = "otel_genai.tags"
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_KEY = otel_context.create_key("otel_genai.context_attributes")
+SESSION_ID = semconv.SESSION_ID
+USER_ID = semconv.USER_ID
+METADATA_PREFIX = semconv.METADATA_PREFIX
+TAGS = semconv.TAGS
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-def context_attributes(ctx: otel_context.Context | None = None) -> Mapping[str, Any] | None:
-    """The attributes ``using_attributes`` put in ``ctx`` (default: the current context), or None."""
-    return otel_context.get_value(_KEY, ctx)  # type: ignore[return-value]
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _attribute_value(value: Any) -> Any:
@@ -99,7 +93,7 @@ class using_attributes:  # noqa: N801 - used like a function, as contextlib's he
         merged.update(self._attributes)
         if self._tags:
             merged[TAGS] = tuple(dict.fromkeys((*merged.get(TAGS, ()), *self._tags)))
-        return otel_context.set_value(_KEY, merged, parent)
+        return otel_context.set_value(_ATTRIBUTES_KEY, merged, parent)
 
     def __enter__(self) -> using_attributes:
         self._tokens.append(otel_context.attach(self.context()))
@@ -110,11 +104,10 @@ class using_attributes:  # noqa: N801 - used like a function, as contextlib's he
 
     def __call__(self, fn: F) -> F:
         """Decorate ``fn``: each call, and any generator or coroutine it returns, runs with these attributes."""
-        from otel_genai.lifecycle import SpanRun, call_in_span  # the engine imports this module
 
         def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
             # A span-less run: the engine steps what ``wrapped`` returns in a context carrying the attributes.
-            return call_in_span(SpanRun(INVALID_SPAN, self.context()), wrapped, args, kwargs)
+            return call_in_context(self.context(), wrapped, args, kwargs)
 
         return wrapt.FunctionWrapper(fn, wrapper)  # type: ignore[return-value]
 

@@ -25,22 +25,49 @@ import contextvars
 import logging
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 
-from otel_genai.context_attributes import context_attributes
+from otel_genai import semconv
+
+__all__ = [
+    "ERROR_TYPE",
+    "OUTCOME",
+    "STREAM_ITEMS",
+    "Observer",
+    "Outcome",
+    "SpanRun",
+    "TracedAsyncIterator",
+    "TracedAwaitable",
+    "TracedIterator",
+    "await_attached",
+    "call_attached",
+    "call_in_context",
+    "call_in_span",
+    "context_attributes",
+    "start_run",
+    "wrap_result",
+]
 
 logger = logging.getLogger(__name__)
 
-OUTCOME = "otel_genai.outcome"
-STREAM_ITEMS = "otel_genai.stream.items"
-ERROR_TYPE = "error.type"
+OUTCOME = semconv.OUTCOME
+STREAM_ITEMS = semconv.STREAM_ITEMS
+ERROR_TYPE = semconv.ERROR_TYPE
+
+# where using_attributes puts its attributes in the OTel context (the engine reads them at every span start)
+_ATTRIBUTES_KEY = otel_context.create_key("otel_genai.context_attributes")
+
+
+def context_attributes(ctx: otel_context.Context | None = None) -> Mapping[str, Any] | None:
+    """The attributes ``using_attributes`` put in ``ctx`` (default: the current context), or None."""
+    return otel_context.get_value(_ATTRIBUTES_KEY, ctx)  # type: ignore[return-value]
 
 
 class Outcome:
@@ -201,18 +228,58 @@ def start_run(
 
 
 def call_in_span(run: SpanRun | None, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    """Call ``fn`` with the span current, then hand its result to :func:`wrap_result`."""
+    """Call ``fn`` with the span current, then hand its result to :func:`wrap_result`. Equivalent to::
+
     if run is None:
         return fn(*args, **kwargs)
+    return wrap_result(run, call_attached(run, fn, *args, **kwargs))
+    """
+    if run is None:
+        return fn(*args, **kwargs)
+    return wrap_result(run, call_attached(run, fn, *args, **kwargs))
+
+
+def call_in_context(ctx: otel_context.Context, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """:func:`call_in_span` for a run with no span of its own: ``ctx`` is current while ``fn`` runs and, for what it
+    returns, while each step of it runs (a generator's body, a coroutine's awaits). Ends nothing. For carrying a
+    context (a parent span, ``using_attributes`` values) into a result consumed elsewhere."""
+    return call_in_span(SpanRun(INVALID_SPAN, ctx), fn, args, kwargs)
+
+
+def call_attached(run: SpanRun, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with ``run``'s context current; an exception ends the span; the result is returned as
+    it is (for an instrumentor that hands it to the engine itself, e.g. a stream manager's stream). Equivalent to::
+
+        token = attach(run.otel_context)
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:
+            run.end_with(exc)
+            raise
+        finally:
+            detach(token)
+    """
     token = otel_context.attach(run.otel_context)
     try:
-        result = fn(*args, **kwargs)
+        return fn(*args, **kwargs)
     except BaseException as exc:
         run.end_with(exc)
         raise
     finally:
         otel_context.detach(token)
-    return wrap_result(run, result)
+
+
+async def await_attached(run: SpanRun, awaitable: Any) -> Any:
+    """The async twin of :func:`call_attached`: ``await awaitable`` with the context current, attached and detached
+    in this one frame (never across a ``yield`` to the caller)."""
+    token = otel_context.attach(run.otel_context)
+    try:
+        return await awaitable
+    except BaseException as exc:
+        run.end_with(exc)
+        raise
+    finally:
+        otel_context.detach(token)
 
 
 def wrap_result(run: SpanRun, result: Any) -> Any:
@@ -412,16 +479,8 @@ async def _traced_async_generator(run: SpanRun, agen: Any) -> Any:
 
 
 async def _traced_coroutine(run: SpanRun, awaitable: Any) -> Any:
-    """Await with the span current (attach and detach in this one frame); a streamed result keeps the span open."""
-    token = otel_context.attach(run.otel_context)
-    try:
-        result = await awaitable
-    except BaseException as exc:
-        run.end_with(exc)
-        raise
-    finally:
-        otel_context.detach(token)
-    return wrap_result(run, result)
+    """Await with the span current (:func:`await_attached`); a streamed result keeps the span open."""
+    return wrap_result(run, await await_attached(run, awaitable))
 
 
 def _iterate(run: SpanRun, forward: Callable[[], Any]) -> Any:

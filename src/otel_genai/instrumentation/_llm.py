@@ -27,27 +27,26 @@ API (everything an LLM instrumentor needs besides its own patching and payload p
   ``gen_ai.client.inference.operation.details`` event when :func:`otel_genai.content.emit_event` says so, with the
   content when the mode says ``on_event``). An output message left without a finish reason (an interrupted
   stream) gets :data:`INTERRUPTED`.
-* :func:`call_attached` / :func:`await_attached` ``(run, ...)``: run SDK code with the call's span current (an
-  exception ends the span) and get its result unwrapped.
+* :func:`call_attached` / :func:`await_attached` ``(run, ...)`` (the engine's, re-exported): run SDK code with the
+  call's span current (an exception ends the span) and get its result unwrapped.
 * :func:`capture_mode` (re-export of :func:`otel_genai.content.capture_mode`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
 from urllib.parse import urlsplit
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, StatusCode
 
 from otel_genai import content
 from otel_genai import semconv as gen_ai
 from otel_genai.content import capture_mode
-from otel_genai.lifecycle import ERROR_TYPE, Observer, SpanRun, _error_type
+from otel_genai.lifecycle import ERROR_TYPE, Observer, _error_type, await_attached, call_attached
 from otel_genai.version import __version__
 
 __all__ = [
@@ -389,31 +388,3 @@ class LLMCallObserver(Observer):
                     attributes=event_attrs,
                 )
             )
-
-
-# -- running SDK code inside a call's span ------------------------------------------------------------------------
-
-
-def call_attached(run: SpanRun, fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` with ``run``'s span current; an exception ends the span. The result is returned unwrapped
-    (for results the instrumentor hands to the engine itself, e.g. a stream manager's stream)."""
-    token = otel_context.attach(run.otel_context)
-    try:
-        return fn(*args)
-    except BaseException as exc:
-        run.end_with(exc)
-        raise
-    finally:
-        otel_context.detach(token)
-
-
-async def await_attached(run: SpanRun, awaitable: Any) -> Any:
-    """The async twin of :func:`call_attached`: ``await awaitable`` with the span current, attached in this frame."""
-    token = otel_context.attach(run.otel_context)
-    try:
-        return await awaitable
-    except BaseException as exc:
-        run.end_with(exc)
-        raise
-    finally:
-        otel_context.detach(token)

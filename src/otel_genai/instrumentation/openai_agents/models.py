@@ -15,11 +15,10 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from opentelemetry.trace import INVALID_SPAN
 
 from otel_genai.instrumentation._llm import Telemetry
 from otel_genai.instrumentation.openai_agents.processor import MODEL_KEY, OTelTracingProcessor
-from otel_genai.lifecycle import SpanRun, call_in_span
+from otel_genai.lifecycle import call_in_context
 
 # (module, class) whose get_response / stream_response run the model call
 MODEL_CLASSES = (
@@ -46,6 +45,6 @@ def model_call_wrapper(processor: OTelTracingProcessor) -> Any:
         if model is not None:
             ctx = otel_context.set_value(MODEL_KEY, str(model), ctx)
         # a non-recording span: the engine keeps `ctx` current for the call (each step of a stream), adds no span
-        return call_in_span(SpanRun(INVALID_SPAN, ctx), wrapped, args, kwargs)
+        return call_in_context(ctx, wrapped, args, kwargs)
 
     return wrapper
