@@ -381,4 +381,30 @@ def test_with_openai_instrumentor_one_client_span_per_http_call(spans, model_cls
     owners = [next(a for a in ancestors(s, index) if a.startswith("invoke_agent")) for s in client_spans]
     assert owners == ["invoke_agent Triage", "invoke_agent Triage", "invoke_agent Specialist"]
     assert all(ancestors(s, index)[-1] == "request" for s in client_spans)
+    # each span is traced to the end of its body (openai-agents >= 0.10.2 streams Responses through
+    # with_streaming_response): usage, response model and id as answered on the wire
+    for span, answered in zip(client_spans, edge.sent, strict=True):
+        response_id, model, input_tokens, output_tokens = _wire_facts(answered)
+        assert span.attributes["gen_ai.response.id"] == response_id
+        assert span.attributes["gen_ai.response.model"] == model
+        assert span.attributes["gen_ai.usage.input_tokens"] == input_tokens
+        assert span.attributes["gen_ai.usage.output_tokens"] == output_tokens
+        if mode == "streamed":
+            assert span.attributes[OUTCOME] == Outcome.COMPLETED
     assert_all_ended()
+
+
+def _wire_facts(answered) -> tuple[str, str, int, int]:
+    """(id, model, input tokens, output tokens) of a chat / Responses answer, plain or streamed."""
+    if answered.header("content-type").startswith("text/event-stream"):
+        data = [json.loads(d) for _, d in answered.events() if d != "[DONE]"]
+        if "response" in data[-1]:  # Responses: the final event carries the whole response
+            body = data[-1]["response"]
+        else:  # chat: id and model on every chunk, usage on the last
+            body = {**data[0], "usage": data[-1]["usage"]}
+    else:
+        body = answered.json()
+    usage = body["usage"]
+    if "input_tokens" in usage:
+        return body["id"], body["model"], usage["input_tokens"], usage["output_tokens"]
+    return body["id"], body["model"], usage["prompt_tokens"], usage["completion_tokens"]

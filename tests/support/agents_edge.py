@@ -75,6 +75,7 @@ class ScriptedEdge:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.requests: list[tuple[str, dict]] = []
+        self.sent: list[wire.WireResponse] = []  # what was answered, in order (tests compare spans with it)
         self._lock = threading.Lock()
 
     def paths(self) -> list[str]:
@@ -103,6 +104,7 @@ class ScriptedEdge:
         return self._send(build(text, model=model, function_calls=calls))
 
     def _send(self, response: wire.WireResponse) -> httpx.Response:
+        self.sent.append(response)
         headers = response.headers
         if not self.delay or not (response.header("content-type") or "").startswith("text/event-stream"):
             return httpx.Response(response.status, headers=headers, content=response.body)

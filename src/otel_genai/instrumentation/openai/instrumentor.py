@@ -11,9 +11,12 @@ from otel_genai.instrumentation.openai.package import INSTRUMENTS
 from otel_genai.instrumentation.openai.patch import (
     RawMethod,
     async_helper_close_wrapper,
+    async_parse_wrapper,
+    async_response_close_wrapper,
     call_wrapper,
     helper_close_wrapper,
-    legacy_parse_wrapper,
+    parse_wrapper,
+    response_close_wrapper,
 )
 
 __all__ = ["OpenAIInstrumentor"]
@@ -38,33 +41,51 @@ API_CALLS = (
     (_EMBEDDINGS, "AsyncEmbeddings.create", embeddings.OPERATION),
 )
 
-# the stream helpers close the HTTP response rather than the raw stream; a raw response's parse() builds the stream
+# the stream helpers close the HTTP response rather than the raw stream; a raw or streaming response's parse() reads
+# the body (a stream or the parsed response) and its close() (with_streaming_response's exit) stops it
 FIXES = (
     Patch(_CHAT_HELPER, "ChatCompletionStream.close", helper_close_wrapper),
     Patch(_CHAT_HELPER, "AsyncChatCompletionStream.close", async_helper_close_wrapper),
     Patch(_RESPONSES_HELPER, "ResponseStream.close", helper_close_wrapper),
     Patch(_RESPONSES_HELPER, "AsyncResponseStream.close", async_helper_close_wrapper),
-    Patch("openai._legacy_response", "LegacyAPIResponse.parse", legacy_parse_wrapper),
+    Patch("openai._legacy_response", "LegacyAPIResponse.parse", parse_wrapper),
+    Patch("openai._response", "APIResponse.parse", parse_wrapper),
+    Patch("openai._response", "AsyncAPIResponse.parse", async_parse_wrapper),
+    Patch("openai._response", "APIResponse.close", response_close_wrapper),
+    Patch("openai._response", "AsyncAPIResponse.close", async_response_close_wrapper),
 )
 
-# (module, raw-response class, attribute holding the resource, methods, async)
+_RAW = ("openai._legacy_response", "to_raw_response_wrapper")
+_ASYNC_RAW = ("openai._legacy_response", "async_to_raw_response_wrapper")
+_STREAMING = ("openai._response", "to_streamed_response_wrapper")
+_ASYNC_STREAMING = ("openai._response", "async_to_streamed_response_wrapper")
+
+# (module, raw- or streaming-response class, attribute holding the resource, methods, (module, SDK wrapper))
 RAW_RESPONSE_CLASSES = (
-    (_CHAT, "CompletionsWithRawResponse", "_completions", ("create", "parse"), False),
-    (_CHAT, "AsyncCompletionsWithRawResponse", "_completions", ("create", "parse"), True),
-    (_RESPONSES, "ResponsesWithRawResponse", "_responses", ("create", "parse"), False),
-    (_RESPONSES, "AsyncResponsesWithRawResponse", "_responses", ("create", "parse"), True),
-    (_EMBEDDINGS, "EmbeddingsWithRawResponse", "_embeddings", ("create",), False),
-    (_EMBEDDINGS, "AsyncEmbeddingsWithRawResponse", "_embeddings", ("create",), True),
+    (_CHAT, "CompletionsWithRawResponse", "_completions", ("create", "parse"), _RAW),
+    (_CHAT, "AsyncCompletionsWithRawResponse", "_completions", ("create", "parse"), _ASYNC_RAW),
+    (_RESPONSES, "ResponsesWithRawResponse", "_responses", ("create", "parse"), _RAW),
+    (_RESPONSES, "AsyncResponsesWithRawResponse", "_responses", ("create", "parse"), _ASYNC_RAW),
+    (_EMBEDDINGS, "EmbeddingsWithRawResponse", "_embeddings", ("create",), _RAW),
+    (_EMBEDDINGS, "AsyncEmbeddingsWithRawResponse", "_embeddings", ("create",), _ASYNC_RAW),
+    (_CHAT, "CompletionsWithStreamingResponse", "_completions", ("create", "parse"), _STREAMING),
+    (_CHAT, "AsyncCompletionsWithStreamingResponse", "_completions", ("create", "parse"), _ASYNC_STREAMING),
+    (_RESPONSES, "ResponsesWithStreamingResponse", "_responses", ("create", "parse"), _STREAMING),
+    (_RESPONSES, "AsyncResponsesWithStreamingResponse", "_responses", ("create", "parse"), _ASYNC_STREAMING),
+    (_EMBEDDINGS, "EmbeddingsWithStreamingResponse", "_embeddings", ("create",), _STREAMING),
+    (_EMBEDDINGS, "AsyncEmbeddingsWithStreamingResponse", "_embeddings", ("create",), _ASYNC_STREAMING),
 )
 
 
 def _raw_methods() -> Callable[[], None]:
-    """Put a :class:`RawMethod` on each ``*WithRawResponse`` class (see ``patch.RawMethod``); undo removes them."""
-    legacy = importlib.import_module("openai._legacy_response")
+    """Put a :class:`RawMethod` on each ``*WithRawResponse`` / ``*WithStreamingResponse`` class (see
+    ``patch.RawMethod``); undo removes them. A class this SDK version lacks is skipped."""
     added: list[tuple[type, str]] = []
-    for module, cls_name, resource_attr, methods, is_async in RAW_RESPONSE_CLASSES:
-        cls = getattr(importlib.import_module(module), cls_name)
-        wrap = legacy.async_to_raw_response_wrapper if is_async else legacy.to_raw_response_wrapper
+    for module, cls_name, resource_attr, methods, (wrap_module, wrap_name) in RAW_RESPONSE_CLASSES:
+        cls = getattr(importlib.import_module(module), cls_name, None)
+        wrap = getattr(importlib.import_module(wrap_module), wrap_name, None)
+        if cls is None or wrap is None:
+            continue
         for method in methods:
             if method not in vars(cls):  # never shadow something the SDK itself defines on the class
                 setattr(cls, method, RawMethod(resource_attr, method, wrap))
@@ -87,4 +108,4 @@ class OpenAIInstrumentor(LibraryInstrumentor):
 
     def patches(self) -> Sequence[Patch | Setup]:
         calls = [Patch(module, target, call_wrapper(operation)) for module, target, operation in API_CALLS]
-        return [*calls, *FIXES, Setup("with_raw_response methods", _raw_methods)]
+        return [*calls, *FIXES, Setup("with_raw_response / with_streaming_response methods", _raw_methods)]

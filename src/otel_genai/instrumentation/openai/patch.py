@@ -1,4 +1,4 @@
-"""Wrappers shared by the OpenAI patches: one generic call wrapper, the raw-response and stream-helper fixes.
+"""Wrappers shared by the OpenAI patches: one generic call wrapper, the raw/streaming-response and stream-helper fixes.
 
 Each is a :data:`~otel_genai.instrumentation.base.Wrapper` (it gets the call's telemetry first); the instrumentor's
 guard passes calls straight through while not instrumented, so a bound method the SDK cached while we were
@@ -25,13 +25,25 @@ from otel_genai.instrumentation._llm import (
     server_attributes,
     span_name,
 )
-from otel_genai.lifecycle import SpanRun, TracedAsyncIterator, TracedIterator, call_in_span, start_run, wrap_result
+from otel_genai.lifecycle import (
+    Outcome,
+    SpanRun,
+    TracedAsyncIterator,
+    TracedIterator,
+    call_in_span,
+    start_run,
+    wrap_result,
+)
 
 logger = logging.getLogger(__name__)
 
 OPENAI = "openai"
 AZURE = "azure.ai.openai"
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+# the header's values set by with_raw_response ("true") and with_streaming_response ("stream")
+_RAW, _STREAMING = "true", "stream"
+# the response objects a parked run waits on: parse() hands over the body, close() without it is stopping early
+_PARKING = frozenset(("LegacyAPIResponse", "APIResponse", "AsyncAPIResponse"))
 _AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com")
 _RUN = "_otel_genai_run"
 _PROXY = "_otel_genai_stream"
@@ -76,9 +88,10 @@ class OpenAIObserver(LLMCallObserver):
     __slots__ = ()
 
     def value(self, value: Any) -> None:
-        if type(value).__name__ == "LegacyAPIResponse":
+        name = type(value).__name__
+        if name == "LegacyAPIResponse":
             value = value.parse()  # cached by the SDK: the caller's own parse() returns this same object
-        elif type(value).__name__ == "APIResponse":  # with_streaming_response: the body is the caller's to read
+        elif name in _PARKING:  # a streaming response that could not be parked: the body is the caller's to read
             return
         self.response(value)
 
@@ -108,6 +121,7 @@ class Operation:
         self.capture = capture
 
     def start(self, telemetry: Telemetry, resource: Any, kwargs: dict) -> tuple[SpanRun | None, bool]:
+        """Start the span; the flag says the result is a response object whose ``parse()`` yields the body."""
         provider, server = client_attributes(resource)
         model = kwargs.get("model")
         common: dict[str, Any] = {gen_ai.GEN_AI_OPERATION_NAME: self.name, gen_ai.GEN_AI_PROVIDER_NAME: provider}
@@ -128,11 +142,14 @@ class Operation:
             except Exception:
                 logger.debug("otel-genai: capturing OpenAI input failed", exc_info=True)
         run = start_run(telemetry.tracer, span_name(self.name, model), SpanKind.CLIENT, attributes, observer)
-        raw = False
-        if stream and run is not None:
+        parked = False
+        if run is not None:
             headers = kwargs.get("extra_headers")
-            raw = isinstance(headers, dict) and headers.get(RAW_RESPONSE_HEADER) == "true"
-        return run, raw
+            if isinstance(headers, dict):
+                mode = headers.get(RAW_RESPONSE_HEADER)
+                # with_raw_response parses a plain body at once (the observer reads it); a stream waits for parse()
+                parked = mode == _STREAMING or (stream and mode == _RAW)
+        return run, parked
 
 
 def call_wrapper(operation: Operation) -> Callable[..., Any]:
@@ -143,59 +160,124 @@ def call_wrapper(operation: Operation) -> Callable[..., Any]:
 
     def wrapper(telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         try:
-            run, raw_stream = operation.start(telemetry, instance, kwargs)
+            run, parked = operation.start(telemetry, instance, kwargs)
         except Exception:
             logger.debug("otel-genai: starting OpenAI span failed", exc_info=True)
             return wrapped(*args, **kwargs)
-        if raw_stream:
-            return _call_raw_stream(run, wrapped, args, kwargs)
+        if parked:
+            return _call_parked(run, wrapped, args, kwargs)
         return call_in_span(run, wrapped, args, kwargs)
 
     return wrapper
 
 
-# -- with_raw_response(stream=True): the stream only exists once the caller parse()s the LegacyAPIResponse -------
+# -- with_raw_response(stream=True) and with_streaming_response: the body only exists once the caller parse()s --
+#
+# The call returns a response object (LegacyAPIResponse / APIResponse / AsyncAPIResponse) before the body is read.
+# The run is parked on it: its parse() hands the body to the engine (a stream gets the stream proxy, a plain body
+# ends the span with its attributes); its close() (the ``with`` exit of with_streaming_response) before that ends the
+# span as stopped early; a response dropped unparsed ends it as abandoned when the run is collected.
 
 
-def _call_raw_stream(run: SpanRun, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def _call_parked(run: SpanRun, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     result = call_attached(run, functools.partial(fn, *args, **kwargs))
     if inspect.iscoroutine(result):
-        return _await_raw_stream(run, result)
-    return _adopt(run, result)
+        return _await_parked(run, result)
+    return _park(run, result)
 
 
-async def _await_raw_stream(run: SpanRun, coroutine: Any) -> Any:
-    return _adopt(run, await await_attached(run, coroutine))
+async def _await_parked(run: SpanRun, coroutine: Any) -> Any:
+    return _park(run, await await_attached(run, coroutine))
 
 
-def _adopt(run: SpanRun, result: Any) -> Any:
-    """Park ``run`` on a raw response until its parse() builds the stream; anything else goes to the engine."""
-    if type(result).__name__ == "LegacyAPIResponse":
+def _park(run: SpanRun, result: Any) -> Any:
+    """Park ``run`` on a response object until its parse(); anything else goes to the engine."""
+    if any(cls.__name__ in _PARKING for cls in type(result).__mro__):
         try:
-            result.__dict__[_RUN] = run  # ends at parse() via the stream, or when the response is dropped
+            result.__dict__[_RUN] = run
             return result
         except Exception:
             logger.debug("otel-genai: cannot track raw response", exc_info=True)
     return wrap_result(run, result)
 
 
-def legacy_parse_wrapper(
-    telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
-) -> Any:
-    """``LegacyAPIResponse.parse``: hand the stream of a traced raw call to the engine (same proxy every time)."""
-    result = wrapped(*args, **kwargs)
-    state = getattr(instance, "__dict__", None)
-    if not state:
-        return result
+def _parsed(state: dict, result: Any) -> Any:
+    """What parse() returns: the stream proxy (the same one every time) or the body, ending a parked run."""
     proxy = state.get(_PROXY)
     if proxy is not None and proxy.__wrapped__ is result:
         return proxy
-    run = state.get(_RUN)
-    if run is None or (not hasattr(type(result), "__next__") and not hasattr(type(result), "__anext__")):
+    run = state.pop(_RUN, None)
+    if run is None:
         return result
-    del state[_RUN]
-    proxy = state[_PROXY] = wrap_result(run, result)
-    return proxy
+    wrapped = wrap_result(run, result)  # a plain body ends the span here, with the response's attributes
+    if wrapped is not result:
+        state[_PROXY] = wrapped
+    return wrapped
+
+
+def _parse_failed(state: dict | None, exc: BaseException) -> None:
+    run = state.pop(_RUN, None) if state else None
+    if run is not None:
+        run.end_with(exc)
+
+
+def parse_wrapper(telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``LegacyAPIResponse.parse`` / ``APIResponse.parse``: hand the body of a traced call to the engine."""
+    state = getattr(instance, "__dict__", None)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        _parse_failed(state, exc)
+        raise
+    if not state:
+        return result
+    return _parsed(state, result)
+
+
+async def async_parse_wrapper(
+    telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+) -> Any:
+    """``AsyncAPIResponse.parse``: the async twin of :func:`parse_wrapper`."""
+    state = getattr(instance, "__dict__", None)
+    try:
+        result = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        _parse_failed(state, exc)
+        raise
+    if not state:
+        return result
+    return _parsed(state, result)
+
+
+def _closed(state: dict | None) -> None:
+    if not state:
+        return
+    run = state.pop(_RUN, None)
+    proxy = state.get(_PROXY)
+    if run is None and proxy is not None:
+        run = getattr(proxy, "_self_run", None)
+    if run is not None:
+        run.end(Outcome.STOPPED_EARLY)  # no-op when the stream already ended
+
+
+def response_close_wrapper(
+    telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+) -> Any:
+    """``APIResponse.close`` (with_streaming_response's ``with`` exit): the body was not read to the end."""
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        _closed(getattr(instance, "__dict__", None))
+
+
+async def async_response_close_wrapper(
+    telemetry: Telemetry, wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict
+) -> Any:
+    """``AsyncAPIResponse.close``: the async twin of :func:`response_close_wrapper`."""
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        _closed(getattr(instance, "__dict__", None))
 
 
 # -- stream helpers: ChatCompletionStream / ResponseStream close the HTTP response, not the raw stream ------------
@@ -223,7 +305,7 @@ async def async_helper_close_wrapper(
             await raw.close()
 
 
-# -- with_raw_response accessed before instrument(): its cached wrapper holds the unpatched bound method -----------
+# -- with_raw/streaming_response accessed before instrument(): its cached wrapper holds the unpatched bound method -
 
 
 class RawMethod:
@@ -247,8 +329,11 @@ class RawMethod:
             return self
         state = obj.__dict__
         resource = state.get(self.resource_attr)
-        if resource is None:
-            return state[self.method]
+        if resource is None or self.method not in state:  # never add a method this SDK version does not have
+            try:
+                return state[self.method]
+            except KeyError:
+                raise AttributeError(self.method) from None
         return self.wrap(getattr(resource, self.method))
 
     def __set__(self, obj: Any, value: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from otel_genai import semconv as gen_ai
@@ -148,9 +149,11 @@ class ResponsesObserver(OpenAIObserver):
         if usage is not None:
             self.input_tokens = usage.input_tokens
             self.output_tokens = usage.output_tokens
-            details = usage.input_tokens_details
+            details = getattr(usage, "input_tokens_details", None)
+            if isinstance(details, dict):  # openai < 1.67 kept it as an undeclared (dict) field
+                details = SimpleNamespace(**details)
             if details is not None:
-                self.cache_read_tokens = details.cached_tokens
+                self.cache_read_tokens = getattr(details, "cached_tokens", None)
                 write = getattr(details, "cache_write_tokens", None)
                 if write is not None:
                     self.cache_creation_tokens = write
