@@ -13,12 +13,12 @@ import json
 import anthropic
 import httpx2
 import pytest
-from conftest import assert_all_ended
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode
+from support.telemetry import assert_all_ended
 from support.wire import (
     Recorder,
     anthropic_client,

@@ -9,11 +9,11 @@ import json
 import threading
 
 import pytest
-from conftest import assert_all_ended
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
+from support.telemetry import assert_all_ended
 
 from otel_genai import Outcome, agent, task, tool, using_attributes, workflow
 from otel_genai import content as content_settings

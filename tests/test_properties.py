@@ -29,11 +29,11 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import EXPORTER, STARTS, assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 
 from otel_genai import Outcome, task
 from otel_genai.lifecycle import OUTCOME
