@@ -15,6 +15,8 @@ import wrapt
 from opentelemetry import context as otel_context
 from opentelemetry.trace import INVALID_SPAN
 
+from otel_genai.content import truncate
+
 SESSION_ID = "session.id"
 USER_ID = "user.id"
 METADATA_PREFIX = "otel_genai.metadata."
@@ -30,12 +32,15 @@ def context_attributes(ctx: otel_context.Context | None = None) -> Mapping[str, 
 
 
 def _attribute_value(value: Any) -> Any:
-    if isinstance(value, (str, bool, int, float)):
+    """A valid attribute value; text capped like captured content (a user's 1 MB id must not become a 1 MB span)."""
+    if isinstance(value, (bool, int, float)):
         return value
-    try:
-        return json.dumps(value, default=str, ensure_ascii=False)
-    except Exception:
-        return str(value)
+    if not isinstance(value, str):
+        try:
+            value = json.dumps(value, default=str, ensure_ascii=False)
+        except Exception:
+            value = str(value)
+    return truncate(value)
 
 
 class using_attributes:  # noqa: N801 - used like a function, as contextlib's helpers are
@@ -56,13 +61,13 @@ class using_attributes:  # noqa: N801 - used like a function, as contextlib's he
     ) -> None:
         attributes: dict[str, Any] = {}
         if session_id is not None:
-            attributes[SESSION_ID] = str(session_id)
+            attributes[SESSION_ID] = truncate(str(session_id))
         if user_id is not None:
-            attributes[USER_ID] = str(user_id)
+            attributes[USER_ID] = truncate(str(user_id))
         for key, value in (metadata or {}).items():
-            attributes[METADATA_PREFIX + str(key)] = _attribute_value(value)
+            attributes[METADATA_PREFIX + truncate(str(key))] = _attribute_value(value)
         self._attributes = attributes
-        self._tags = tuple(str(tag) for tag in tags or ())
+        self._tags = tuple(truncate(str(tag)) for tag in tags or ())
         self._tokens: list[object] = []
 
     def context(self, parent: otel_context.Context | None = None) -> otel_context.Context:
