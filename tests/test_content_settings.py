@@ -161,10 +161,13 @@ def test_capped_json_stays_valid_json(env):
     value = [{"role": "user", "parts": [{"type": "text", "content": "x" * 200}, {"type": "text", "content": "y" * 5}]}]
     value[0]["parts"].append({"type": "text", "content": "z" * 100})
     capped = json.loads(content.to_json(value))
-    # "user" and "text" count against the budget of 10 but, being short (structure), are never cut
-    assert capped[0]["parts"][0]["content"] == "xx" + content.TRUNCATED
+    # the structure alone ("user", "text", ...: short strings, never cut) is over 10 characters: the text goes
+    assert capped[0]["parts"][0]["content"] == content.TRUNCATED
     assert capped[0]["parts"][1] == {"type": "text", "content": "yyyyy"}  # short: kept
-    assert capped[0]["parts"][2] == {"type": "text", "content": content.TRUNCATED}  # the budget is spent
+    assert capped[0]["parts"][2] == {"type": "text", "content": content.TRUNCATED}
+    env(OTEL_GENAI_CONTENT_MAX_LENGTH="200")
+    text = content.to_json(value)
+    assert len(text) <= 200 and json.loads(text)[0]["parts"][0]["content"].startswith("x")
     assert content.to_json("short") == '"short"'
 
 

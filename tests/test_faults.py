@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import STARTS, assert_all_ended
 from opentelemetry.sdk.trace import SpanProcessor, Tracer, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -30,6 +29,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from support import wire
+from support.telemetry import STARTS, assert_all_ended
 from support.wire import (
     Recorder,
     WireResponse,
@@ -240,6 +240,7 @@ def faulty(request, monkeypatch) -> Iterator[Callable[[TracerProvider], None]]:
         provider.shutdown()
 
 
+@pytest.mark.swallows(RuntimeError, reason="a span processor or provider that raises, on purpose", optional=True)
 @pytest.mark.parametrize("fault", list(FAULTS))
 @pytest.mark.parametrize("call", list(CALLS))
 def test_a_broken_pipeline_never_reaches_the_user(faulty, fault, call):
@@ -546,7 +547,8 @@ def test_a_10mb_message_with_content_capture(spans, capture_content):
     assert_all_ended()
     assert_valid_attributes(span.attributes)
     for key in ("gen_ai.input.messages", "gen_ai.output.messages"):
-        assert span.attributes[key].endswith(content.TRUNCATED), key
+        captured = span.attributes[key]
+        assert content.TRUNCATED in captured and json.loads(captured), key  # cut inside: still valid JSON
 
 
 def test_the_faulty_pieces_are_really_faulty():

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXPORTER, STARTS, assert_all_ended
 from support.agents_edge import ScriptedEdge, clients
 from support.server import serve
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 from support.wire import make_transport, openai_chat_stream, openai_client
 from test_fastapi_agents import _live_tracing_objects, settle
 
