@@ -137,7 +137,7 @@ def client(server: BedrockServer, **kwargs: Any) -> Any:
         endpoint_url=server.url,
         aws_access_key_id="test",
         aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=10, connect_timeout=5),
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=10, connect_timeout=5),
         **kwargs,
     )
 
