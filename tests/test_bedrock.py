@@ -289,7 +289,7 @@ def test_converse_stream_dropped_is_abandoned(spans, instrumented, fake):
 
 
 def test_converse_stream_error_event(spans, instrumented, metrics, fake):
-    events = wire.converse_events()[:3] + [eventstream.exception("modelStreamErrorException", "model broke")]
+    events = [*wire.converse_events()[:3], eventstream.exception("modelStreamErrorException", "model broke")]
     fake.queue(wire.stream_reply(events))
     stream = wire.client(fake).converse_stream(modelId=MODEL, messages=MESSAGES)["stream"]
     seen = []
@@ -449,9 +449,8 @@ CONVERSATION = [
 
 def test_converse_content(spans, instrumented, fake, capture_content):
     fake.queue(wire.converse("Cold.", reasoning="think"))
-    wire.client(fake).converse(
-        modelId=MODEL, messages=CONVERSATION, system=[{"text": "Be brief."}, {"cachePoint": {"type": "default"}}], toolConfig=TOOLS
-    )
+    system = [{"text": "Be brief."}, {"cachePoint": {"type": "default"}}]
+    wire.client(fake).converse(modelId=MODEL, messages=CONVERSATION, system=system, toolConfig=TOOLS)
     found = check_attributes(only_span(spans).attributes)
     assert found["gen_ai.system_instructions"] == [{"type": "text", "content": "Be brief."}]
     assert [m["role"] for m in found["gen_ai.input.messages"]] == ["user", "assistant", "user"]
