@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from otel_genai.instrumentation import GenAIInstrumentor
     from otel_genai.instrumentation.agno import AgnoInstrumentor
     from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
+    from otel_genai.instrumentation.bedrock import BedrockInstrumentor
     from otel_genai.instrumentation.openai import OpenAIInstrumentor
     from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
 __all__ = [
     "AgnoInstrumentor",
     "AnthropicInstrumentor",
+    "BedrockInstrumentor",
     "ContextAttributesSpanProcessor",
     "GenAIInstrumentor",
     "OpenAIAgentsInstrumentor",
@@ -43,6 +45,7 @@ _LAZY = {
     "AnthropicInstrumentor": "otel_genai.instrumentation.anthropic",
     "OpenAIAgentsInstrumentor": "otel_genai.instrumentation.openai_agents",
     "AgnoInstrumentor": "otel_genai.instrumentation.agno",
+    "BedrockInstrumentor": "otel_genai.instrumentation.bedrock",
 }
 
 
