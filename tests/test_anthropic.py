@@ -442,7 +442,10 @@ def test_content_of_a_stream_stopped_early_is_what_was_read(spans, instrumented,
     span = only_span(spans)
     output = json.loads(span.attributes["gen_ai.output.messages"])
     assert event.delta.text != "one two three four"
-    assert output == [{"role": "assistant", "parts": [{"type": "text", "content": event.delta.text}]}]
+    expected = [
+        {"role": "assistant", "parts": [{"type": "text", "content": event.delta.text}], "finish_reason": "error"}
+    ]
+    assert output == expected  # an interrupted output says so: the schema requires a finish reason
     assert span.attributes[OUTCOME] == Outcome.STOPPED_EARLY
 
 

@@ -19,7 +19,6 @@ import urllib3
 from botocore.eventstream import EventStream
 from botocore.exceptions import EventStreamError
 from botocore.response import StreamingBody
-from conftest import assert_all_ended
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
@@ -27,6 +26,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode
 from support import bedrock as wire
 from support import eventstream
+from support.telemetry import assert_all_ended
 from test_content_schemas import check_attributes
 
 from otel_genai import Outcome

@@ -17,11 +17,11 @@ import threading
 
 import pytest
 from botocore.eventstream import EventStream
-from conftest import EXPORTER, STARTS, assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 from support import bedrock as wire
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 
 from otel_genai import Outcome
 from otel_genai.instrumentation.bedrock import BedrockInstrumentor

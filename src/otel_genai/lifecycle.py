@@ -51,6 +51,7 @@ __all__ = [
     "call_in_context",
     "call_in_span",
     "context_attributes",
+    "error_type",
     "start_run",
     "wrap_result",
 ]
@@ -96,7 +97,8 @@ class Observer:
         """Once, just before the span ends, with the error that ended it or None."""
 
 
-def _error_type(exc: BaseException) -> str:
+def error_type(exc: BaseException) -> str:
+    """The ``error.type`` of an exception: its qualified class name (``module.Class``; builtins without module)."""
     cls = type(exc)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
@@ -105,7 +107,7 @@ def _error_type(exc: BaseException) -> str:
 def _record_error(span: Span, error: BaseException) -> None:
     """Mark ``span`` with ``error``; each step on its own, as the error's ``__str__`` or the span may raise."""
     try:
-        span.set_attribute(ERROR_TYPE, _error_type(error))
+        span.set_attribute(ERROR_TYPE, error_type(error))
     except Exception:
         logger.debug("otel-genai: recording error.type failed", exc_info=True)
     try:

@@ -172,7 +172,7 @@ def _text(value: Any) -> str:
 
 
 def _anthropic_parts(value: Any) -> list[dict[str, Any]]:
-    from otel_genai.instrumentation.anthropic._messages import parts  # the Messages API's shapes, dicts included
+    from otel_genai.instrumentation.anthropic.messages import parts  # the Messages API's shapes, dicts included
 
     return parts(value)
 
