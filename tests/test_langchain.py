@@ -13,6 +13,10 @@ from typing import Annotated, Any, TypedDict
 
 import httpx
 import pytest
+
+pytest.importorskip("langchain_core")
+pytest.importorskip("langgraph")
+pytest.importorskip("langchain_openai")
 from conftest import EXPORTER, STARTS, assert_all_ended
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -423,7 +427,7 @@ def broken(city: str) -> str:
 
 
 def test_create_agent_tool_calling(spans, handler):
-    from langchain.agents import create_agent
+    create_agent = pytest.importorskip("langchain.agents").create_agent
 
     model = openai_chat_model(
         [
@@ -445,7 +449,7 @@ def test_create_agent_tool_calling(spans, handler):
 
 
 def test_tool_that_raises_is_an_error(spans, handler):
-    from langchain.agents import create_agent
+    create_agent = pytest.importorskip("langchain.agents").create_agent
 
     model = openai_chat_model(
         [
