@@ -22,6 +22,7 @@ EXTRA_OF = {  # entry point -> its per-library extra
     "otel_genai_openai_agents": "openai-agents",
     "otel_genai_agno": "agno",
     "otel_genai_bedrock": "bedrock",
+    "otel_genai_langchain": "langchain",
 }
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from otel_genai.instrumentation.agno import AgnoInstrumentor
     from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
     from otel_genai.instrumentation.bedrock import BedrockInstrumentor
+    from otel_genai.instrumentation.langchain import LangChainInstrumentor
     from otel_genai.instrumentation.openai import OpenAIInstrumentor
     from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
@@ -28,6 +29,7 @@ __all__ = [
     "BedrockInstrumentor",
     "ContextAttributesSpanProcessor",
     "GenAIInstrumentor",
+    "LangChainInstrumentor",
     "OpenAIAgentsInstrumentor",
     "OpenAIInstrumentor",
     "Outcome",
@@ -46,6 +48,7 @@ _LAZY = {
     "OpenAIAgentsInstrumentor": "otel_genai.instrumentation.openai_agents",
     "AgnoInstrumentor": "otel_genai.instrumentation.agno",
     "BedrockInstrumentor": "otel_genai.instrumentation.bedrock",
+    "LangChainInstrumentor": "otel_genai.instrumentation.langchain",
 }
 
 

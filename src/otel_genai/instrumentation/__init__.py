@@ -23,6 +23,7 @@ INSTRUMENTORS: dict[str, tuple[str, str]] = {
     "otel_genai_openai_agents": ("otel_genai.instrumentation.openai_agents", "OpenAIAgentsInstrumentor"),
     "otel_genai_agno": ("otel_genai.instrumentation.agno", "AgnoInstrumentor"),
     "otel_genai_bedrock": ("otel_genai.instrumentation.bedrock", "BedrockInstrumentor"),
+    "otel_genai_langchain": ("otel_genai.instrumentation.langchain", "LangChainInstrumentor"),
 }
 
 
