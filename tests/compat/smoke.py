@@ -430,6 +430,34 @@ def test_openai_agents_run(mode):
     assert len(trace_ids) == 1, "one run, one trace"
 
 
+@pytest.mark.openai_agents
+@known("openai_agents")
+def test_openai_agents_alone_reports_responses_usage():
+    """Without the openai instrumentor the model call's span comes from the SDK's own response span: its usage."""
+    instrumented()
+    from agents import Agent, OpenAIResponsesModel, Runner
+
+    from otel_genai.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().uninstrument()
+    try:
+        client = openai_client(wire.openai_responses(FINAL), is_async=True)
+        agent = Agent(name="Plain", model=OpenAIResponsesModel(model="gpt-4o-mini", openai_client=client))
+        assert asyncio.run(Runner.run(agent, "weather?")).final_output.strip() == FINAL
+    finally:
+        OpenAIInstrumentor().instrument()
+    (chat,) = finished("chat gpt-4o-mini")
+    assert_attributes(
+        chat,
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 5,
+        },
+    )
+
+
 @pytest.mark.agno
 @known("agno")
 @pytest.mark.parametrize("mode", ["run", "run_stream", "arun", "arun_stream"])
