@@ -34,7 +34,8 @@ STAGE = os.environ.get("OTEL_GENAI_COMPAT_STAGE", "")
 
 # Known failures, by stage and issue item ("Works at both ends of every version range it declares"), measured with
 # tests/compat/run.py --no-xfail. Strict: when a fix lands, the XPASS fails the stage and the mark must go.
-# (The otel 1.30/0.51b0 floor, `import otel_genai` failing on semconv constants, is fixed: otel_genai.semconv.)
+# Fixed on main since this stage first ran, kept as the record: the otel 1.30/0.51b0 floor (`import otel_genai`
+# failing on semconv constants), and the two below.
 OPENAI_FLOOR = (
     "openai 1.66 floor: Responses usage `input_tokens_details` arrives as a dict: AttributeError 'dict' object has "
     "no attribute 'cached_tokens' (openai/responses.py response/chunk), no gen_ai.usage.cache_read.input_tokens"
@@ -47,21 +48,12 @@ AGENTS_FLOOR = (
     "openai-agents < 0.14 floor: no Responses usage: AttributeError 'ResponseSpanData' object has no attribute "
     "'usage' (openai_agents/processor.py), the chat span has no gen_ai.usage.*"
 )
-# Found by the newest stage (also with the pinned openai 3.57 / openai-agents 0.24; openai-agents 0.2.0 does not do
-# this): Runner.run_streamed over OpenAIResponsesModel calls `responses.with_streaming_response.create` on the
-# async client; the observer knows the sync `APIResponse` but not `AsyncAPIResponse` (openai/patch.py value()),
-# logs the AttributeError, and the CLIENT span has no usage.
-AGENTS_STREAMED = (
-    "openai-agents run_streamed: 'AsyncAPIResponse' object has no attribute 'id' (openai/responses.py response), "
-    "no gen_ai.usage.* on the chat span"
-)
+# (Found by the newest stage and fixed on main since: openai-agents run_streamed through
+# `responses.with_streaming_response.create` on the async client, 'AsyncAPIResponse' object has no attribute 'id'.)
 KNOWN: dict[str, dict[str, list[str]]] = {
     "floor": {
-        "openai_responses": [OPENAI_FLOOR],
-        "anthropic": [ANTHROPIC_FLOOR],
         "openai_agents_alone": [AGENTS_FLOOR],
     },
-    "newest": {"openai_agents_streamed": [AGENTS_STREAMED]},
 }
 
 
@@ -387,7 +379,7 @@ def tool_then_answer(request: wire.RecordedRequest) -> wire.WireResponse:
     [
         "run_sync",
         "run",
-        pytest.param("run_streamed", marks=known("openai_agents_streamed")),
+        "run_streamed",
     ],
 )
 def test_openai_agents_run(mode):
