@@ -52,6 +52,7 @@ __all__ = [
     "call_in_span",
     "context_attributes",
     "error_type",
+    "own_async_generator",
     "start_run",
     "wrap_result",
 ]
@@ -294,7 +295,7 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
         if kind is _GENERATOR:
             return _traced_generator(run, result)
         if kind is _ASYNC_GENERATOR:
-            _init_hooks(result, _left_to_wrapper)
+            own_async_generator(result)
             return _traced_async_generator(run, result)
         if kind is _COROUTINE:
             return _traced_coroutine(run, result)
@@ -542,6 +543,16 @@ def _init_hooks(agen: Any, finalizer: Callable[[Any], None] | None) -> None:
         agen.__anext__()
     finally:
         sys.set_asyncgen_hooks(firstiter, old_finalizer)
+
+
+def own_async_generator(agen: Any) -> None:
+    """Make the caller, not the event loop, the one that closes ``agen`` (an async generator not yet stepped).
+
+    For an instrumentation that wraps a user's async generator in one of its own: the loop's
+    ``shutdown_asyncgens()`` and garbage collection then close only the wrapper, which closes ``agen``, once (the
+    two closed concurrently fail with "aclose(): asynchronous generator is already running").
+    """
+    _init_hooks(agen, _left_to_wrapper)
 
 
 def _left_to_wrapper(agen: Any) -> None:

@@ -123,15 +123,19 @@ class LibraryInstrumentor(BaseInstrumentor):
 
     def _apply(self, generation: object) -> None:
         """Apply the table (from the post-import hook): never raises into the application's import."""
+        try:
+            table = self.patches()
+        except Exception:
+            logger.warning("otel-genai: %s could not be instrumented", self.library, exc_info=True)
+            return
+        self._apply_steps(generation, table)
+        self.check_neighbours()
+
+    def _apply_steps(self, generation: object, steps: Sequence[Patch | Setup]) -> None:
         with _LOCK:
             if generation is not self._generation:
                 return  # uninstrumented (or instrumented again) since this hook was registered
-            try:
-                table = self.patches()
-            except Exception:
-                logger.warning("otel-genai: %s could not be instrumented", self.library, exc_info=True)
-                return
-            for step in table:
+            for step in steps:
                 try:
                     undo = self._wrap(step) if isinstance(step, Patch) else step.apply()
                 except Exception:
@@ -139,7 +143,16 @@ class LibraryInstrumentor(BaseInstrumentor):
                     continue
                 if undo is not None:
                     self._undo.append(undo)
-        self.check_neighbours()
+
+    def when_imported(self, module: str, steps: Sequence[Patch | Setup]) -> Setup:
+        """A step that applies ``steps`` when the app imports ``module`` (at once if it has), for this
+        ``instrument()`` only: for the parts of a table that live in an optional companion package (LangGraph's)."""
+
+        def apply() -> None:
+            generation = self._generation
+            wrapt.register_post_import_hook(lambda _module: self._apply_steps(generation, steps), module)
+
+        return Setup(f"when {module} is imported", apply)
 
     def _wrap(self, patch: Patch) -> Callable[[], None] | None:
         module = importlib.import_module(patch.module)

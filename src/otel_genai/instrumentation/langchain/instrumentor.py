@@ -11,9 +11,6 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import wrapt
-
-from otel_genai.instrumentation import base
 from otel_genai.instrumentation._llm import Telemetry
 from otel_genai.instrumentation.base import LibraryInstrumentor, Patch, Setup
 from otel_genai.instrumentation.langchain.package import INSTRUMENTS
@@ -75,12 +72,14 @@ class LangChainInstrumentor(LibraryInstrumentor):
             Patch("langchain_core.callbacks.base", "BaseCallbackManager.__init__", self._add_handler),
             Patch("langchain_core.runnables.config", "_set_config_context", context_hook),
             *streams,
-            self._later(
+            self.when_imported(
                 "langgraph._internal._runnable",
                 [Patch("langgraph._internal._runnable", "_set_config_context", context_hook)],
             ),
-            self._later("langgraph.pregel.main", graph_streams),
-            self._later("langgraph.checkpoint.base", [Setup("checkpointers", lambda: instrument_checkpointers(self))]),
+            self.when_imported("langgraph.pregel.main", graph_streams),
+            self.when_imported(
+                "langgraph.checkpoint.base", [Setup("checkpointers", lambda: instrument_checkpointers(self))]
+            ),
         ]
 
     def _use_handler(self, handler: Any) -> Callable[[], None]:
@@ -105,25 +104,3 @@ class LangChainInstrumentor(LibraryInstrumentor):
             except Exception:
                 logger.debug("otel-genai: adding the langchain callback handler failed", exc_info=True)
         return result
-
-    def _later(self, module: str, steps: list[Patch | Setup]) -> Setup:
-        """Apply ``steps`` when the app imports ``module`` (at once if it has), under this ``instrument()`` only."""
-
-        def apply() -> None:
-            generation = self._generation
-            wrapt.register_post_import_hook(lambda _module: self._apply_later(generation, steps), module)
-
-        return Setup(f"when {module} is imported", apply)
-
-    def _apply_later(self, generation: object, steps: list[Patch | Setup]) -> None:
-        with base._LOCK:
-            if generation is not self._generation:
-                return
-            for step in steps:
-                try:
-                    undo = self._wrap(step) if isinstance(step, Patch) else step.apply()
-                except Exception:
-                    logger.warning("otel-genai: langchain: could not apply %s", step[:2], exc_info=True)
-                    continue
-                if undo is not None:
-                    self._undo.append(undo)

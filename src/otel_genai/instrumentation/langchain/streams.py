@@ -35,7 +35,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_genai.instrumentation._llm import Telemetry
 from otel_genai.instrumentation.langchain.callbacks import STREAM_KEY, OTelCallbackHandler, StreamState
-from otel_genai.lifecycle import _init_hooks, _left_to_wrapper, call_in_context
+from otel_genai.lifecycle import call_in_context, own_async_generator
 
 __all__ = ["config_context_wrapper", "stream_wrapper"]
 
@@ -58,7 +58,7 @@ def stream_wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tupl
         if isinstance(result, types.GeneratorType):
             return _watched(result, state)
         if isinstance(result, types.AsyncGeneratorType):
-            _init_hooks(result, _left_to_wrapper)  # only our wrapper is known to the event loop; it closes this
+            own_async_generator(result)  # only our wrapper is known to the event loop; it closes this
             return _awatched(result, state)
     except Exception:
         logger.debug("otel-genai: watching a langchain stream failed", exc_info=True)
