@@ -17,6 +17,10 @@ is ever held across a ``yield``: whichever task or thread iterates, closes or fi
 detached in a foreign context. Coroutines and plain calls attach and detach in one frame, as usual.
 
 Outcomes are recorded on the span as ``otel_genai.outcome`` (see :class:`Outcome`).
+
+One CLIENT span per call: :func:`start_run` starts no CLIENT span while one of ours is current in the context (a
+gateway such as LiteLLM calling a provider SDK that is instrumented as well): the outer span is the call's, the
+inner call runs untraced, so its tokens are not counted twice, whichever instrumentor was set up first.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ ERROR_TYPE = semconv.ERROR_TYPE
 
 # where using_attributes puts its attributes in the OTel context (the engine reads them at every span start)
 _ATTRIBUTES_KEY = otel_context.create_key("otel_genai.context_attributes")
+# set in the context of each CLIENT run: a CLIENT span asked for under it is not started (one CLIENT span per call)
+_CLIENT_CALL_KEY = otel_context.create_key("otel_genai.client_call")
 
 
 def context_attributes(ctx: otel_context.Context | None = None) -> Mapping[str, Any] | None:
@@ -215,16 +221,23 @@ def start_run(
     attributes: dict[str, Any] | None = None,
     observer: Observer | None = None,
 ) -> SpanRun | None:
-    """Start a span under the current context, or return None when instrumentation is suppressed or fails."""
+    """Start a span under the current context, or return None when instrumentation is suppressed or fails, and for
+    a CLIENT span inside a call that already has one of ours (see the module docstring: the call runs untraced)."""
     if not is_instrumentation_enabled():
         return None
     try:
         parent = otel_context.get_current()
+        client = kind is SpanKind.CLIENT
+        if client and otel_context.get_value(_CLIENT_CALL_KEY, parent) is not None:
+            return None
         extra = context_attributes(parent)
         if extra:
             attributes = {**extra, **attributes} if attributes else dict(extra)
         span = tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
-        return SpanRun(span, trace.set_span_in_context(span, parent), observer)
+        ctx = trace.set_span_in_context(span, parent)
+        if client:
+            ctx = otel_context.set_value(_CLIENT_CALL_KEY, True, ctx)
+        return SpanRun(span, ctx, observer)
     except Exception:
         logger.debug("otel-genai: starting span %r failed", name, exc_info=True)
         return None
