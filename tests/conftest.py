@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")  # agno phones home by default; tests never reach the network
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm fetches its model cost map at import
 
 import pytest
 

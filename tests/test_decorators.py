@@ -661,3 +661,24 @@ def test_future_returned_by_a_plain_function_ends_the_span_when_done(spans):
     assert OUTCOME not in done.attributes and done.status.status_code is StatusCode.UNSET
     assert cancelled.attributes[OUTCOME] == Outcome.CANCELLED
     assert_all_ended()
+
+
+def test_no_client_span_inside_a_client_span_of_ours(spans):
+    """One CLIENT span per call: a gateway's CLIENT run makes a nested CLIENT start (a provider SDK it calls) return
+    None; other kinds still nest, and a sibling CLIENT call after it is traced again."""
+    from opentelemetry.trace import SpanKind
+
+    outer = start_run(tracer, "gateway", SpanKind.CLIENT)
+    token = otel_context.attach(outer.otel_context)
+    try:
+        assert start_run(tracer, "provider", SpanKind.CLIENT) is None
+        inner = start_run(tracer, "step", SpanKind.INTERNAL)
+        assert inner is not None
+        inner.end()
+    finally:
+        otel_context.detach(token)
+    outer.end()
+    after = start_run(tracer, "next call", SpanKind.CLIENT)
+    after.end()
+    assert [s.name for s in spans.get_finished_spans()] == ["step", "gateway", "next call"]
+    assert_all_ended()

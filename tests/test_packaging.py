@@ -23,6 +23,7 @@ EXTRA_OF = {  # entry point -> its per-library extra
     "otel_genai_agno": "agno",
     "otel_genai_bedrock": "bedrock",
     "otel_genai_langchain": "langchain",
+    "otel_genai_litellm": "litellm",
 }
 
 

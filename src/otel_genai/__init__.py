@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
     from otel_genai.instrumentation.bedrock import BedrockInstrumentor
     from otel_genai.instrumentation.langchain import LangChainInstrumentor
+    from otel_genai.instrumentation.litellm import LiteLLMInstrumentor
     from otel_genai.instrumentation.openai import OpenAIInstrumentor
     from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
@@ -30,6 +31,7 @@ __all__ = [
     "ContextAttributesSpanProcessor",
     "GenAIInstrumentor",
     "LangChainInstrumentor",
+    "LiteLLMInstrumentor",
     "OpenAIAgentsInstrumentor",
     "OpenAIInstrumentor",
     "Outcome",
@@ -49,6 +51,7 @@ _LAZY = {
     "AgnoInstrumentor": "otel_genai.instrumentation.agno",
     "BedrockInstrumentor": "otel_genai.instrumentation.bedrock",
     "LangChainInstrumentor": "otel_genai.instrumentation.langchain",
+    "LiteLLMInstrumentor": "otel_genai.instrumentation.litellm",
 }
 
 

@@ -24,6 +24,7 @@ INSTRUMENTORS: dict[str, tuple[str, str]] = {
     "otel_genai_agno": ("otel_genai.instrumentation.agno", "AgnoInstrumentor"),
     "otel_genai_bedrock": ("otel_genai.instrumentation.bedrock", "BedrockInstrumentor"),
     "otel_genai_langchain": ("otel_genai.instrumentation.langchain", "LangChainInstrumentor"),
+    "otel_genai_litellm": ("otel_genai.instrumentation.litellm", "LiteLLMInstrumentor"),
 }
 
 
