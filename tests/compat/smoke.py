@@ -35,7 +35,7 @@ STAGE = os.environ.get("OTEL_GENAI_COMPAT_STAGE", "")
 # Known failures, by stage and issue item ("Works at both ends of every version range it declares"), measured with
 # tests/compat/run.py --no-xfail. Strict: when a fix lands, the XPASS fails the stage and the mark must go.
 # Fixed on main since this stage first ran, kept as the record: the otel 1.30/0.51b0 floor (`import otel_genai`
-# failing on semconv constants), and the two below.
+# failing on semconv constants), and the three below.
 OPENAI_FLOOR = (
     "openai 1.66 floor: Responses usage `input_tokens_details` arrives as a dict: AttributeError 'dict' object has "
     "no attribute 'cached_tokens' (openai/responses.py response/chunk), no gen_ai.usage.cache_read.input_tokens"
@@ -50,11 +50,7 @@ AGENTS_FLOOR = (
 )
 # (Found by the newest stage and fixed on main since: openai-agents run_streamed through
 # `responses.with_streaming_response.create` on the async client, 'AsyncAPIResponse' object has no attribute 'id'.)
-KNOWN: dict[str, dict[str, list[str]]] = {
-    "floor": {
-        "openai_agents_alone": [AGENTS_FLOOR],
-    },
-}
+KNOWN: dict[str, dict[str, list[str]]] = {}  # AGENTS_FLOOR: fixed (the response's own usage before 0.14)
 
 
 def known(group: str) -> pytest.MarkDecorator:

@@ -168,7 +168,8 @@ def finish_shape(span: Span, sdk_span: Any) -> None:
             _set(span, gen_ai.GEN_AI_RESPONSE_MODEL, response.model)
             _set(span, gen_ai.GEN_AI_RESPONSE_ID, response.id)
             _set_messages(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, response, _responses_output)
-        _usage(span, data.usage if data.usage is not None else getattr(response, "usage", None))
+        usage = getattr(data, "usage", None)  # ResponseSpanData.usage exists from openai-agents 0.14
+        _usage(span, usage if usage is not None else getattr(response, "usage", None))
         _set_messages(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input, _responses_input)
     elif kind == "handoff":
         _set(span, gen_ai.HANDOFF_FROM_AGENT, data.from_agent)
