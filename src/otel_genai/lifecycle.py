@@ -59,6 +59,7 @@ __all__ = [
     "call_in_span",
     "context_attributes",
     "error_type",
+    "iterate_in_run",
     "own_async_generator",
     "start_run",
     "wrap_result",
@@ -505,6 +506,14 @@ async def _traced_coroutine(run: SpanRun, awaitable: Any) -> Any:
     return wrap_result(run, await await_attached(run, awaitable))
 
 
+def iterate_in_run(run: SpanRun, forward: Callable[[], Any]) -> Any:
+    """The engine's per-item loop, for an instrumentation with a stream proxy of its own (botocore's
+    ``EventStream``): a generator over ``forward()`` (an iterator's ``__next__``), each step in the run's private
+    context, each item to the observer, the run ended at exhaustion or error; closing the generator ends nothing.
+    Call ``run.private_context()`` at call time first when the loop is made later (the context is copied then)."""
+    return _iterate(run, forward)
+
+
 def _iterate(run: SpanRun, forward: Callable[[], Any]) -> Any:
     """The per-item loop of a proxied iterator: one generator per proxy, driven by ``for`` and ``next()`` alike.
 
@@ -611,10 +620,9 @@ class _StreamProxy(wrapt.ObjectProxy):
     (wrapt's proxy already refuses copy and pickle: a copied stream would end the span twice or never.)
     """
 
-    def __init__(self, wrapped: Any, run: SpanRun, items: Any) -> None:
+    def __init__(self, wrapped: Any, run: SpanRun) -> None:
         super().__init__(wrapped)
         self._self_run = run
-        self._self_items = items  # the per-item loop (a generator or async generator over the stream)
 
     def _self_exited(self, exc: BaseException | None) -> None:
         if exc is None:
@@ -627,7 +635,8 @@ class TracedIterator(_StreamProxy):
     """Proxy for an iterator object (e.g. ``openai.Stream``): ends the span at exhaustion, error, close or exit."""
 
     def __init__(self, wrapped: Any, run: SpanRun) -> None:
-        super().__init__(wrapped, run, _iterate(run, wrapped.__next__))
+        super().__init__(wrapped, run)
+        self._self_items = _iterate(run, wrapped.__next__)  # the per-item loop
 
     def __iter__(self) -> Any:
         return self._self_items
@@ -657,13 +666,14 @@ class TracedAsyncIterator(_StreamProxy):
     """Proxy for an async iterator object (e.g. ``openai.AsyncStream``)."""
 
     def __init__(self, wrapped: Any, run: SpanRun) -> None:
-        super().__init__(wrapped, run, _aiterate(run, wrapped.__anext__))
+        super().__init__(wrapped, run)
+        self._self_aitems = _aiterate(run, wrapped.__anext__)  # the per-item loop
 
     def __aiter__(self) -> Any:
-        return self._self_items
+        return self._self_aitems
 
     def __anext__(self) -> Any:
-        return self._self_items.__anext__()
+        return self._self_aitems.__anext__()
 
     async def _self_close(self, name: str) -> Any:
         close = getattr(self.__wrapped__, name)  # AttributeError, as without us, before the span is touched
@@ -689,37 +699,27 @@ class TracedAsyncIterator(_StreamProxy):
             self._self_exited(exc)
 
 
-class TracedDualIterator(_StreamProxy):
+class TracedDualIterator(TracedIterator, TracedAsyncIterator):
     """Proxy for an object that is both an iterator and an async iterator (e.g. LiteLLM's ``CustomStreamWrapper``).
 
     Which protocol the consumer will use is unknown when the call returns, so the proxy has the per-item loop of
     each (:func:`_iterate` over ``__next__``, :func:`_aiterate` over ``__anext__``), both ending the one run: with
     only the async one, a plain ``for`` would bypass it, count nothing and leave the span to garbage collection.
+    Iteration and ``with`` / ``async with`` come from the two proxies it combines; ``close()`` may be either kind.
     """
 
     def __init__(self, wrapped: Any, run: SpanRun) -> None:
-        super().__init__(wrapped, run, _iterate(run, wrapped.__next__))
+        _StreamProxy.__init__(self, wrapped, run)
+        self._self_items = _iterate(run, wrapped.__next__)
         self._self_aitems = _aiterate(run, wrapped.__anext__)
 
-    def __iter__(self) -> Any:
-        return self._self_items
-
-    def __next__(self) -> Any:
-        return self._self_items.__next__()
-
-    def __aiter__(self) -> Any:
-        return self._self_aitems
-
-    def __anext__(self) -> Any:
-        return self._self_aitems.__anext__()
-
     def close(self) -> Any:
-        return self._self_close(self.__wrapped__.close)  # AttributeError, as without us, before the span is touched
+        return self._self_close_either(self.__wrapped__.close)  # AttributeError, as without us, before the span
 
     def aclose(self) -> Any:
-        return self._self_close(self.__wrapped__.aclose)
+        return self._self_close_either(self.__wrapped__.aclose)
 
-    def _self_close(self, close: Callable[[], Any]) -> Any:
+    def _self_close_either(self, close: Callable[[], Any]) -> Any:
         """Call the stream's own close: one that returns an awaitable ends the span when awaited, others at once."""
         try:
             closed = close()
@@ -736,26 +736,6 @@ class TracedDualIterator(_StreamProxy):
             return await closing
         finally:
             self._self_run.end(Outcome.STOPPED_EARLY)
-
-    def __enter__(self) -> Any:
-        entered = self.__wrapped__.__enter__()
-        return self if entered is self.__wrapped__ else entered
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
-        try:
-            return self.__wrapped__.__exit__(exc_type, exc, tb)
-        finally:
-            self._self_exited(exc)
-
-    async def __aenter__(self) -> Any:
-        entered = await self.__wrapped__.__aenter__()
-        return self if entered is self.__wrapped__ else entered
-
-    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
-        finally:
-            self._self_exited(exc)
 
 
 class TracedAwaitable(wrapt.ObjectProxy):

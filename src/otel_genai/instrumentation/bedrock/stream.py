@@ -17,12 +17,12 @@ the HTTP layer does while reading belongs to the span, whichever thread reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import wrapt
 
-from otel_genai.lifecycle import Outcome, SpanRun
+from otel_genai.lifecycle import Outcome, SpanRun, iterate_in_run
 
 __all__ = ["TracedEventStream"]
 
@@ -33,10 +33,12 @@ class TracedEventStream(wrapt.ObjectProxy):
     def __init__(self, wrapped: Any, run: SpanRun) -> None:
         super().__init__(wrapped)
         self._self_run = run
-        self._self_step = run.private_context().run  # the caller's context now, whichever thread reads later
+        run.private_context()  # copied now, at call time: the caller's context, whichever thread reads later
 
     def __iter__(self) -> Iterator[Any]:
-        return _events(self._self_run, self._self_step, iter(self.__wrapped__).__next__)
+        # a new loop per iter(): a `break` drops it (the stream goes on, the span stays open) and a later `for`
+        # reads on from where the last one stopped, as without us
+        return iterate_in_run(self._self_run, iter(self.__wrapped__).__next__)
 
     def close(self) -> Any:
         close = self.__wrapped__.close  # AttributeError, as without us, before the span is touched
@@ -44,19 +46,3 @@ class TracedEventStream(wrapt.ObjectProxy):
             return close()
         finally:
             self._self_run.end(Outcome.STOPPED_EARLY)  # no-op when already ended
-
-
-def _events(run: SpanRun, step: Callable[..., Any], forward: Callable[[], Any]) -> Iterator[Any]:
-    """One iteration of the stream: each event goes to the run's observer before the consumer gets it."""
-    on_item = run.on_item
-    while True:
-        try:
-            item = step(forward)
-        except StopIteration:
-            run.end(Outcome.COMPLETED)
-            return
-        except BaseException as exc:
-            run.end_with(exc)
-            raise
-        on_item(item)
-        yield item  # closed here by a `break` (the generator is dropped): the stream goes on, the span stays open
