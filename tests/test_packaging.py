@@ -21,6 +21,7 @@ EXTRA_OF = {  # entry point -> its per-library extra
     "otel_genai_anthropic": "anthropic",
     "otel_genai_openai_agents": "openai-agents",
     "otel_genai_agno": "agno",
+    "otel_genai_google_genai": "google-genai",
 }
 
 

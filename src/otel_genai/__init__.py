@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from otel_genai.instrumentation import GenAIInstrumentor
     from otel_genai.instrumentation.agno import AgnoInstrumentor
     from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
+    from otel_genai.instrumentation.google_genai import GoogleGenAIInstrumentor
     from otel_genai.instrumentation.openai import OpenAIInstrumentor
     from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
@@ -26,6 +27,7 @@ __all__ = [
     "AnthropicInstrumentor",
     "ContextAttributesSpanProcessor",
     "GenAIInstrumentor",
+    "GoogleGenAIInstrumentor",
     "OpenAIAgentsInstrumentor",
     "OpenAIInstrumentor",
     "Outcome",
@@ -43,6 +45,7 @@ _LAZY = {
     "AnthropicInstrumentor": "otel_genai.instrumentation.anthropic",
     "OpenAIAgentsInstrumentor": "otel_genai.instrumentation.openai_agents",
     "AgnoInstrumentor": "otel_genai.instrumentation.agno",
+    "GoogleGenAIInstrumentor": "otel_genai.instrumentation.google_genai",
 }
 
 

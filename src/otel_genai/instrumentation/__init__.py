@@ -22,6 +22,7 @@ INSTRUMENTORS: dict[str, tuple[str, str]] = {
     "otel_genai_anthropic": ("otel_genai.instrumentation.anthropic", "AnthropicInstrumentor"),
     "otel_genai_openai_agents": ("otel_genai.instrumentation.openai_agents", "OpenAIAgentsInstrumentor"),
     "otel_genai_agno": ("otel_genai.instrumentation.agno", "AgnoInstrumentor"),
+    "otel_genai_google_genai": ("otel_genai.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
 }
 
 
