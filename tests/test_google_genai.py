@@ -697,3 +697,24 @@ async def test_concurrent_async_streams_each_end_once(spans, instrumented):
     assert parents == {caller.get_span_context().span_id for caller, _ in results}
     assert all(s.attributes[OUTCOME] == Outcome.COMPLETED for s in ours)
     assert_all_ended()
+
+
+def test_patched_when_google_genai_is_imported_after_instrument():
+    """The table waits for ``google.genai`` (a dotted name): instrument() imports nothing, the import patches."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from otel_genai.instrumentation.google_genai import GoogleGenAIInstrumentor\n"
+        "GoogleGenAIInstrumentor().instrument()\n"
+        "assert 'google.genai' not in sys.modules\n"
+        "import google.auth\n"  # another package of the `google` namespace does not trigger it
+        "assert 'google.genai' not in sys.modules\n"
+        "from google import genai\n"
+        "from google.genai import models\n"
+        "print(hasattr(models.Models.generate_content, '__wrapped__'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

@@ -37,9 +37,9 @@ class EmbedContentObserver(LLMCallObserver):
             self.input_tokens = prompt
             return
         counted = [
-            e.statistics.token_count
+            count
             for e in getattr(response, "embeddings", None) or ()
-            if e.statistics is not None and e.statistics.token_count is not None
+            if (count := getattr(getattr(e, "statistics", None), "token_count", None)) is not None
         ]
         if counted:
             self.input_tokens = int(sum(counted))

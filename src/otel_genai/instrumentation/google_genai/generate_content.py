@@ -86,16 +86,16 @@ class GenerateContentObserver(LLMCallObserver):
         self._outputs: dict[int, list[list[Any]]] | None = {} if self.capture is not None and self.stream else None
 
     def chunk(self, response: Any) -> None:
-        response_id = response.response_id
+        response_id = getattr(response, "response_id", None)  # older SDKs lack some fields: getattr throughout
         if response_id:
             self.response_id = response_id
-        model = response.model_version
+        model = getattr(response, "model_version", None)
         if model:
             self.response_model = model
-        usage = response.usage_metadata
+        usage = getattr(response, "usage_metadata", None)
         if usage is not None:
             self._usage(usage)
-        candidates = response.candidates
+        candidates = getattr(response, "candidates", None)
         if candidates:
             for candidate in candidates:
                 self._candidate(candidate)
@@ -106,20 +106,20 @@ class GenerateContentObserver(LLMCallObserver):
         self.chunk(response)
         if self.capture is not None:
             self.output_messages = [
-                self._output_message(c.index or 0, [contents.part(p) for p in _parts(c)])
+                self._output_message(getattr(c, "index", None) or 0, [contents.part(p) for p in _parts(c) or ()])
                 for c in response.candidates or ()
             ]
 
     def _candidate(self, candidate: Any) -> None:
-        index = candidate.index or 0
-        reason = candidate.finish_reason
+        index = getattr(candidate, "index", None) or 0
+        reason = getattr(candidate, "finish_reason", None)
         if reason is not None:
             self._reasons[index] = reason
         parts = _parts(candidate)
         if not parts:
             return
         for p in parts:
-            if p.function_call is not None:
+            if getattr(p, "function_call", None) is not None:
                 self._calls.add(index)
                 break
         outputs = self._outputs
@@ -127,17 +127,17 @@ class GenerateContentObserver(LLMCallObserver):
             _accumulate(outputs.setdefault(index, []), parts)
 
     def _usage(self, usage: Any) -> None:
-        prompt = usage.prompt_token_count
-        tool_use = usage.tool_use_prompt_token_count
+        prompt = getattr(usage, "prompt_token_count", None)
+        tool_use = getattr(usage, "tool_use_prompt_token_count", None)
         if prompt is not None or tool_use is not None:
             self.input_tokens = (prompt or 0) + (tool_use or 0)
-        candidates = usage.candidates_token_count
-        thoughts = usage.thoughts_token_count
+        candidates = getattr(usage, "candidates_token_count", None)
+        thoughts = getattr(usage, "thoughts_token_count", None)
         if candidates is not None or thoughts is not None:
             self.output_tokens = (candidates or 0) + (thoughts or 0)
         if thoughts is not None:
             self.extra = {gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: thoughts}
-        cached = usage.cached_content_token_count
+        cached = getattr(usage, "cached_content_token_count", None)
         if cached is not None:
             self.cache_read_tokens = cached
 
@@ -160,16 +160,16 @@ class GenerateContentObserver(LLMCallObserver):
 
 
 def _parts(candidate: Any) -> Any:
-    content = candidate.content
-    return content.parts if content is not None else None
+    content = getattr(candidate, "content", None)
+    return getattr(content, "parts", None)
 
 
 def _accumulate(entries: list[list[Any]], parts: Any) -> None:
     """Add a chunk's parts to a candidate's output: text (and thought text) pieces join the previous piece."""
     for p in parts:
-        text = p.text
+        text = getattr(p, "text", None)
         if text is not None:
-            kind = "reasoning" if p.thought else "text"
+            kind = "reasoning" if getattr(p, "thought", None) else "text"
             if entries and entries[-1][0] == kind:
                 entries[-1][1].add(text)
             else:
