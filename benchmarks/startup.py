@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +34,7 @@ APPS = {
     "openai": "import openai\n",
     "json": "import json\n",
     "check": "import json, sys\nprint(json.dumps(sorted(m for m in ('openai', 'anthropic') if m in sys.modules)))\n",
+    "count": "import openai, sys\nprint(len(sys.modules))\n",
 }
 EXPORTERS = ["--traces_exporter", "none", "--metrics_exporter", "none", "--logs_exporter", "none"]
 
@@ -61,13 +64,16 @@ def configurations(built: dict[str, venvs.Venv], apps: dict[str, Path]) -> dict[
     return out
 
 
-def time_once(venv: venvs.Venv, cmd: list[str]) -> float:
+def time_once(venv: venvs.Venv, cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child): CPU time moves much less than wall time on a shared machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = venv.run(cmd)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}")
-    return elapsed
+    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -93,30 +99,41 @@ def main(argv: list[str] | None = None) -> int:
     for name, venv in built.items():
         result = venv.run(["opentelemetry-instrument", *EXPORTERS, "python", apps["check"]])
         imported[name] = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else "error"
+    module_counts = {}  # modules loaded once the openai app's import is done
+    for name, venv in built.items():
+        result = venv.run(["opentelemetry-instrument", *EXPORTERS, "python", apps["count"]])
+        module_counts[name] = int(result.stdout.split()[-1]) if result.returncode == 0 else "error"
     owner = {label: built["ours" if label.startswith("ours") else "base"] for label in configs}
     samples: dict[str, list[float]] = {label: [] for label in configs}
+    cpu: dict[str, list[float]] = {label: [] for label in configs}
     labels = list(configs)
     for round_ in range(args.warmup + args.rounds):
         order = labels[round_ % len(labels) :] + labels[: round_ % len(labels)]
         for label in order:
-            elapsed = time_once(owner[label], configs[label])
+            elapsed, cpu_seconds = time_once(owner[label], configs[label])
             if round_ >= args.warmup:
                 samples[label].append(elapsed)
+                cpu[label].append(cpu_seconds)
     rows = []
     for label in labels:
         q1, median, q3 = quartiles(samples[label])
         base_label = label.replace("ours", "base") if "no wrapper" not in label else None
-        added = None
+        added = added_cpu = None
         if label.startswith("ours") and base_label in samples:
             added = statistics.median(a - b for a, b in zip(samples[label], samples[base_label], strict=True))
+            added_cpu = statistics.median(a - b for a, b in zip(cpu[label], cpu[base_label], strict=True))
+        c1, cmed, c3 = quartiles(cpu[label])
         rows.append({"config": label, "median_ms": median * 1e3, "q1_ms": q1 * 1e3, "q3_ms": q3 * 1e3,
-                     "added_ms": None if added is None else added * 1e3, "runs": len(samples[label])})  # fmt: skip
+                     "added_ms": None if added is None else added * 1e3, "runs": len(samples[label]),
+                     "cpu_median_ms": cmed * 1e3, "cpu_q1_ms": c1 * 1e3, "cpu_q3_ms": c3 * 1e3,
+                     "cpu_added_ms": None if added_cpu is None else added_cpu * 1e3})  # fmt: skip
     versions = built["ours"].freeze()
     meta = {
         "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cpu(s)",
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cpu(s)",
         "rounds": args.rounds,
         "libraries_imported_by_start_up": imported,
+        "modules_after_import_openai": module_counts,
         "warmup": args.warmup,
         "versions": {k: versions[k] for k in ("otel-genai", "openai", "opentelemetry-distro", "opentelemetry-sdk")},
     }
@@ -126,16 +143,24 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {meta['python']}, {meta['machine']}; {args.rounds} interleaved rounds after {args.warmup} warm-up; "
         + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
         + f". Libraries imported by start-up alone (json app): {imported}"
-        + ". Wall time of the whole process, exporters `none`. `added` = median of the per-round difference "
-        "against `base` running the same app.",
+        + f". Modules loaded after `import openai` under the wrapper: {module_counts}"
+        + f". Load average at the end: {os.getloadavg()[0]:.1f}"
+        + ". Wall and CPU (user+sys) time of the whole process, exporters `none`. `added` = median of the per-round "
+        "difference against `base` running the same app.",
         "",
-        "| configuration | median (ms) | IQR (ms) | added (ms) | runs |",
-        "|---|---:|---:|---:|---:|",
+        "| configuration | wall median (ms) | wall IQR (ms) | wall added (ms) | CPU median (ms) | CPU IQR (ms) "
+        "| CPU added (ms) | runs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         added = "" if row["added_ms"] is None else f"{row['added_ms']:+.1f}"
+        cpu_added = "" if row["cpu_added_ms"] is None else f"{row['cpu_added_ms']:+.1f}"
         iqr = f"{row['q1_ms']:.1f} - {row['q3_ms']:.1f}"
-        lines.append(f"| {row['config']} | {row['median_ms']:.1f} | {iqr} | {added} | {row['runs']} |")
+        cpu_iqr = f"{row['cpu_q1_ms']:.1f} - {row['cpu_q3_ms']:.1f}"
+        lines.append(
+            f"| {row['config']} | {row['median_ms']:.1f} | {iqr} | {added} | {row['cpu_median_ms']:.1f} | {cpu_iqr} "
+            f"| {cpu_added} | {row['runs']} |"
+        )
     text = "\n".join(lines) + "\n"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "startup.md").write_text(text)

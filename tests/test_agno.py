@@ -14,7 +14,6 @@ from agno.agent import Agent
 from agno.models.openai import OpenAIChat
 from agno.team import Team
 from agno.tools.function import FunctionCall
-from conftest import assert_all_ended
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from support.agents_edge import (
@@ -27,6 +26,7 @@ from support.agents_edge import (
     edges,
     openai_instrumentor,
 )
+from support.telemetry import assert_all_ended
 
 from otel_genai.instrumentation.agno import AgnoInstrumentor
 from otel_genai.lifecycle import OUTCOME, Outcome

@@ -13,12 +13,12 @@ import json
 import anthropic
 import httpx2
 import pytest
-from conftest import assert_all_ended
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode
+from support.telemetry import assert_all_ended
 from support.wire import (
     Recorder,
     anthropic_client,
@@ -442,7 +442,10 @@ def test_content_of_a_stream_stopped_early_is_what_was_read(spans, instrumented,
     span = only_span(spans)
     output = json.loads(span.attributes["gen_ai.output.messages"])
     assert event.delta.text != "one two three four"
-    assert output == [{"role": "assistant", "parts": [{"type": "text", "content": event.delta.text}]}]
+    expected = [
+        {"role": "assistant", "parts": [{"type": "text", "content": event.delta.text}], "finish_reason": "error"}
+    ]
+    assert output == expected  # an interrupted output says so: the schema requires a finish reason
     assert span.attributes[OUTCOME] == Outcome.STOPPED_EARLY
 
 

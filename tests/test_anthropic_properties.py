@@ -14,11 +14,11 @@ import gc
 import threading
 
 import pytest
-from conftest import EXPORTER, STARTS, assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 from support.wire import anthropic_client, anthropic_message_stream, make_transport
 
 from otel_genai import Outcome

@@ -23,12 +23,13 @@ from typing import Any
 import jsonschema
 import pytest
 from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel, RunConfig, Runner, set_trace_processors
-from conftest import assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from support.agents_edge import ScriptedEdge
+from support.openai_setup import instrumented as openai_instrumented
+from support.telemetry import assert_all_ended
 from support.wire import (
     WireResponse,
     anthropic_client,
@@ -46,7 +47,6 @@ from support.wire import (
     openai_tool_call,
     responses_function_call,
 )
-from test_openai_helpers import instrumented as openai_instrumented
 
 from otel_genai import content
 from otel_genai.instrumentation._llm import INTERRUPTED, OPERATION_DETAILS_EVENT
@@ -112,7 +112,10 @@ def check_attributes(attributes: Any) -> dict[str, list[Any]]:
 def only_span(spans: Any) -> Any:
     gc.collect()
     assert_all_ended()
-    (span,) = [s for s in spans.get_finished_spans() if s.instrumentation_scope.name == "otel_genai"]
+    ours = [
+        s for s in spans.get_finished_spans() if s.instrumentation_scope.name.startswith("otel_genai.instrumentation.")
+    ]
+    (span,) = ours
     return span
 
 

@@ -7,10 +7,10 @@ import json
 import logging
 
 import pytest
-from conftest import EXPORTER
 from opentelemetry import trace
+from support.openai_setup import instrumented as openai_instrumented
+from support.telemetry import EXPORTER
 from support.wire import Recorder, anthropic_client, anthropic_message, make_transport, openai_chat, openai_client
-from test_openai_helpers import instrumented as openai_instrumented
 
 from otel_genai import content, task, tool, using_attributes, workflow
 from otel_genai.context_attributes import METADATA_PREFIX, TAGS
@@ -161,10 +161,13 @@ def test_capped_json_stays_valid_json(env):
     value = [{"role": "user", "parts": [{"type": "text", "content": "x" * 200}, {"type": "text", "content": "y" * 5}]}]
     value[0]["parts"].append({"type": "text", "content": "z" * 100})
     capped = json.loads(content.to_json(value))
-    # "user" and "text" count against the budget of 10 but, being short (structure), are never cut
-    assert capped[0]["parts"][0]["content"] == "xx" + content.TRUNCATED
+    # the structure alone ("user", "text", ...: short strings, never cut) is over 10 characters: the text goes
+    assert capped[0]["parts"][0]["content"] == content.TRUNCATED
     assert capped[0]["parts"][1] == {"type": "text", "content": "yyyyy"}  # short: kept
-    assert capped[0]["parts"][2] == {"type": "text", "content": content.TRUNCATED}  # the budget is spent
+    assert capped[0]["parts"][2] == {"type": "text", "content": content.TRUNCATED}
+    env(OTEL_GENAI_CONTENT_MAX_LENGTH="200")
+    text = content.to_json(value)
+    assert len(text) <= 200 and json.loads(text)[0]["parts"][0]["content"].startswith("x")
     assert content.to_json("short") == '"short"'
 
 
@@ -222,7 +225,10 @@ def test_anthropic_request_content_the_api_would_reject_still_reaches_the_api(sp
         instrumentor.uninstrument()
     assert message.content[0].text == "Hi"
     assert json.loads(recorder.requests[0].content)["messages"] == [{"role": "user", "content": 123}]
-    (span,) = [s for s in spans.get_finished_spans() if s.instrumentation_scope.name == "otel_genai"]
+    ours = [
+        s for s in spans.get_finished_spans() if s.instrumentation_scope.name.startswith("otel_genai.instrumentation.")
+    ]
+    (span,) = ours
     assert json.loads(span.attributes["gen_ai.input.messages"]) == [
         {"role": "user", "parts": [{"type": "text", "content": "<unserializable int>"}]}
     ]

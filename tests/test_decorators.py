@@ -9,11 +9,11 @@ import json
 import threading
 
 import pytest
-from conftest import assert_all_ended
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
+from support.telemetry import assert_all_ended
 
 from otel_genai import Outcome, agent, task, tool, using_attributes, workflow
 from otel_genai import content as content_settings
@@ -82,8 +82,11 @@ def test_content_capture_on_is_size_capped(spans, capture_content, monkeypatch):
     echo("ab", times=50)
     s = only_span(spans)
     assert s.attributes["gen_ai.tool.call.arguments"] == '{"text":"ab","times":50}'
-    result = json.loads(s.attributes["gen_ai.tool.call.result"])  # capped inside: still valid JSON
-    assert result == "ab" * 20 + content_settings.TRUNCATED
+    raw = s.attributes["gen_ai.tool.call.result"]
+    result = json.loads(raw)  # capped inside: still valid JSON, and at most 40 characters in all
+    kept = result.removesuffix(content_settings.TRUNCATED)
+    assert result.endswith(content_settings.TRUNCATED) and ("ab" * 50).startswith(kept)
+    assert 36 <= len(raw) <= 40
 
 
 def test_workflow_input_output_with_capture(spans, capture_content):
@@ -657,4 +660,25 @@ def test_future_returned_by_a_plain_function_ends_the_span_when_done(spans):
     done, cancelled = spans.get_finished_spans()
     assert OUTCOME not in done.attributes and done.status.status_code is StatusCode.UNSET
     assert cancelled.attributes[OUTCOME] == Outcome.CANCELLED
+    assert_all_ended()
+
+
+def test_no_client_span_inside_a_client_span_of_ours(spans):
+    """One CLIENT span per call: a gateway's CLIENT run makes a nested CLIENT start (a provider SDK it calls) return
+    None; other kinds still nest, and a sibling CLIENT call after it is traced again."""
+    from opentelemetry.trace import SpanKind
+
+    outer = start_run(tracer, "gateway", SpanKind.CLIENT)
+    token = otel_context.attach(outer.otel_context)
+    try:
+        assert start_run(tracer, "provider", SpanKind.CLIENT) is None
+        inner = start_run(tracer, "step", SpanKind.INTERNAL)
+        assert inner is not None
+        inner.end()
+    finally:
+        otel_context.detach(token)
+    outer.end()
+    after = start_run(tracer, "next call", SpanKind.CLIENT)
+    after.end()
+    assert [s.name for s in spans.get_finished_spans()] == ["step", "gateway", "next call"]
     assert_all_ended()

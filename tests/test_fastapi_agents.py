@@ -22,12 +22,12 @@ import uvicorn
 from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_trace_processors
 from agno.agent import Agent as AgnoAgent
 from agno.models.openai import OpenAIChat
-from conftest import EXPORTER, STARTS
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import SpanKind
 from support.agents_edge import ScriptedEdge, ancestors, by_id, clients, openai_instrumentor
+from support.telemetry import EXPORTER, STARTS
 
 from otel_genai import lifecycle
 from otel_genai.instrumentation.agno import AgnoInstrumentor

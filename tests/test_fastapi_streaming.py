@@ -10,12 +10,12 @@ import threading
 
 import httpx
 import pytest
-from conftest import EXPORTER, assert_all_ended
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from support.server import serve, wait_until
+from support.telemetry import EXPORTER, assert_all_ended
 
 from otel_genai import Outcome, task, using_attributes, workflow
 from otel_genai.lifecycle import OUTCOME

@@ -12,7 +12,6 @@ import threading
 
 import httpx
 import pytest
-from conftest import assert_all_ended
 from google.genai import chats, errors, models, types
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -20,6 +19,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode
 from support import gemini_wire as wire
+from support.telemetry import assert_all_ended
 from support.wire import Recorder
 from test_content_schemas import check_attributes
 

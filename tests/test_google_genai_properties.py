@@ -17,12 +17,12 @@ import threading
 
 import httpx
 import pytest
-from conftest import EXPORTER, STARTS, assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from support import gemini_wire as wire
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 
 from otel_genai import Outcome
 from otel_genai.instrumentation.google_genai import GoogleGenAIInstrumentor

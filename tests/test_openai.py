@@ -13,11 +13,12 @@ import json
 import openai
 import pydantic
 import pytest
-from conftest import assert_all_ended
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
+from support.openai_setup import CONTENT_KEYS, INPUT, OUTPUT, instrumented, loads, metric_points, only_span, run
+from support.telemetry import assert_all_ended
 from support.wire import (
     make_transport,
     openai_chat,
@@ -29,7 +30,6 @@ from support.wire import (
     openai_responses_stream,
     openai_tool_call,
 )
-from test_openai_helpers import CONTENT_KEYS, INPUT, OUTPUT, instrumented, loads, metric_points, only_span, run
 
 from otel_genai import content as content_settings
 from otel_genai.instrumentation._llm import DURATION_BUCKETS, OPERATION_DETAILS_EVENT, TOKEN_BUCKETS

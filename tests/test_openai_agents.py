@@ -23,7 +23,6 @@ from agents import (
 )
 from agents import trace as agents_trace
 from agents.tracing import get_trace_provider
-from conftest import EXPORTER, STARTS, assert_all_ended
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from support.agents_edge import (
@@ -36,6 +35,7 @@ from support.agents_edge import (
     edges,
     openai_instrumentor,
 )
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 
 from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 from otel_genai.instrumentation.openai_agents.models import MODEL_CLASSES

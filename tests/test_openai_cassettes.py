@@ -9,11 +9,11 @@ import json
 
 import openai
 import pytest
-from conftest import assert_all_ended
 from opentelemetry.trace import SpanKind, StatusCode
 from support.cassettes import cassette_names, load_cassette
+from support.openai_setup import CONTENT_KEYS, INPUT, OUTPUT, instrumented, loads, metric_points, run, token_sums
+from support.telemetry import assert_all_ended
 from support.wire import openai_client
-from test_openai_helpers import CONTENT_KEYS, INPUT, OUTPUT, instrumented, loads, metric_points, run, token_sums
 
 from otel_genai.lifecycle import OUTCOME
 

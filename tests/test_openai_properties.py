@@ -11,13 +11,13 @@ import gc
 
 import openai
 import pytest
-from conftest import EXPORTER, STARTS, assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from support.openai_setup import instrumented
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 from support.wire import make_transport, openai_chat_stream, openai_client
-from test_openai_helpers import instrumented
 
 from otel_genai.lifecycle import OUTCOME
 

@@ -12,7 +12,8 @@ import gc
 
 import openai
 import pytest
-from conftest import assert_all_ended
+from support.openai_setup import instrumented, only_span, run
+from support.telemetry import assert_all_ended
 from support.wire import (
     make_transport,
     openai_chat,
@@ -23,7 +24,6 @@ from support.wire import (
     openai_responses,
     openai_responses_stream,
 )
-from test_openai_helpers import instrumented, only_span, run
 
 from otel_genai.instrumentation.openai import OpenAIInstrumentor
 from otel_genai.lifecycle import OUTCOME, STREAM_ITEMS

@@ -21,6 +21,9 @@ EXTRA_OF = {  # entry point -> its per-library extra
     "otel_genai_anthropic": "anthropic",
     "otel_genai_openai_agents": "openai-agents",
     "otel_genai_agno": "agno",
+    "otel_genai_bedrock": "bedrock",
+    "otel_genai_langchain": "langchain",
+    "otel_genai_litellm": "litellm",
     "otel_genai_google_genai": "google-genai",
 }
 

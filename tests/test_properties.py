@@ -29,14 +29,14 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import EXPORTER, STARTS, assert_all_ended
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from support.telemetry import EXPORTER, STARTS, assert_all_ended
 
 from otel_genai import Outcome, task
-from otel_genai.lifecycle import OUTCOME
+from otel_genai.lifecycle import OUTCOME, STREAM_ITEMS
 
 tracer = trace.get_tracer("tests.properties")
 SETTINGS = settings(max_examples=75, deadline=None, suppress_health_check=list(HealthCheck))
@@ -393,3 +393,258 @@ def test_async_generator_consumption_programs(n, program, awaiting_cleanup):
         traced_seen += traced_cleaned
     # A cancelled or timed-out step that ran no item before the cancel still started the generator.
     check_span(outer, traced_seen, expected_async_outcome(plain, started))
+
+
+# --- objects that are both iterators and async iterators (LiteLLM's CustomStreamWrapper is one) ---------------------
+
+
+class DualStream:
+    """An SDK-style stream object with both protocols: ``for`` and ``async for``, ``close()`` (sync) and
+    ``aclose()``, ``with`` and ``async with``. Raises ``FatalError`` at item ``fail_at`` (once; the consumer stops
+    there, as SDK streams are dead after an error). Each async step really suspends once."""
+
+    def __init__(self, n: int, fail_at: int | None, seen: list[int]) -> None:
+        self.n, self.fail_at, self.seen = n, fail_at, seen
+        self.i = 0
+        self.closed = False
+
+    def __iter__(self) -> DualStream:
+        return self
+
+    def __next__(self) -> int:
+        self.seen.append(current_span_id())
+        if self.closed or self.i >= self.n:
+            raise StopIteration
+        if self.i == self.fail_at:
+            raise FatalError()
+        self.i += 1
+        return self.i - 1
+
+    def __aiter__(self) -> DualStream:
+        return self
+
+    async def __anext__(self) -> int:
+        await asyncio.sleep(0)
+        try:
+            return self.__next__()
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        await asyncio.sleep(0)
+        self.closed = True
+
+    def __enter__(self) -> DualStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> DualStream:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+def open_dual(n: int, fail_at: int | None, seen: list[int]) -> DualStream:
+    return DualStream(n, fail_at, seen)
+
+
+traced_open_dual = task(name="dual_stream")(open_dual)
+
+DUAL_PROGRAMS = st.fixed_dictionaries(
+    {
+        "n": st.integers(0, 4),
+        "fail_at": st.one_of(st.none(), st.integers(0, 4)),
+        # "next": a step here; "elsewhere": in a thread (sync) / another task (async); "cancel": in another context
+        # (sync) / another task, cancelled while suspended (async); "break": a for / async for that breaks
+        "steps": st.lists(st.sampled_from(["next", "break", "elsewhere", "cancel"]), max_size=7),
+        "end": st.sampled_from(["close", "aclose", "with_exit", "drop", "exhaust"]),
+    }
+)
+
+
+class StoppedError(Exception):
+    """The program stops stepping: the stream ended, raised or was cancelled."""
+
+
+def dual_expected(observed: list, end: str) -> str:
+    for event in observed:
+        if event[0] == "stop":
+            return Outcome.COMPLETED
+        if event[0] == "raised":
+            return Outcome.ERROR
+        if event[0] == "cancelled":
+            return Outcome.CANCELLED
+    return Outcome.ABANDONED if end == "drop" else Outcome.STOPPED_EARLY
+
+
+def record_step(observed: list, fn) -> None:
+    """One step; what it produced goes to ``observed``; StoppedError when the program must stop stepping."""
+    try:
+        item = fn()
+    except (StopIteration, StopAsyncIteration):
+        observed.append(("stop",))
+        raise StoppedError from None
+    except FatalError:
+        observed.append(("raised",))
+        raise StoppedError from None
+    observed.append(("item", item))
+
+
+def first(stream) -> Any:
+    """A ``for`` loop that breaks after one item."""
+    for item in stream:
+        return item
+    raise StopIteration
+
+
+async def afirst(stream) -> Any:
+    """An ``async for`` loop that breaks after one item."""
+    async for item in stream:
+        return item
+    raise StopAsyncIteration
+
+
+def dual_sync_program(make, program) -> list:
+    stream = make()
+    observed: list = []
+    entered = stream.__enter__() if program["end"] == "with_exit" else stream
+    try:
+        for op in [*program["steps"], *(["next"] * 6 if program["end"] == "exhaust" else [])]:
+            if op == "break":
+                record_step(observed, functools.partial(first, entered))
+            else:
+                where = "thread" if op == "elsewhere" else "other_context" if op == "cancel" else "here"
+                record_step(observed, functools.partial(run_elsewhere, where, functools.partial(next, entered)))
+    except StoppedError:
+        pass
+    if program["end"] == "with_exit":
+        stream.__exit__(None, None, None)
+    elif program["end"] == "close":
+        stream.close()
+    elif program["end"] == "aclose":
+        asyncio.run(stream.aclose())
+    del stream, entered
+    gc.collect()
+    return observed
+
+
+async def dual_async_program(make, program) -> list:
+    stream = make()
+    observed: list = []
+    entered = await stream.__aenter__() if program["end"] == "with_exit" else stream
+    try:
+        for op in [*program["steps"], *(["next"] * 6 if program["end"] == "exhaust" else [])]:
+            before = otel_context.get_current()
+            if op == "break":
+                record_step(observed, replay(await capture(afirst(entered))))
+            elif op == "next":
+                record_step(observed, replay(await capture(entered.__anext__())))
+            else:
+                t = asyncio.ensure_future(capture(entered.__anext__()))
+                if op == "cancel":
+                    await asyncio.sleep(0)
+                    t.cancel()
+                try:
+                    outcome = await t
+                except asyncio.CancelledError:
+                    observed.append(("cancelled",))
+                    raise StoppedError from None
+                record_step(observed, replay(outcome))
+            assert otel_context.get_current() is before, "the caller's context changed across a step"
+    except StoppedError:
+        pass
+    if program["end"] == "with_exit":
+        await stream.__aexit__(None, None, None)
+    elif program["end"] == "close":
+        stream.close()
+    elif program["end"] == "aclose":
+        await stream.aclose()
+    del stream, entered
+    await settle()
+    return observed
+
+
+async def capture(awaitable) -> tuple[str, Any]:
+    """Await one step; its result or exception as a value (CancelledError passes)."""
+    try:
+        return "item", await awaitable
+    except (StopAsyncIteration, FatalError) as exc:
+        return "error", exc
+
+
+def replay(outcome: tuple[str, Any]):
+    """A step that gives back what ``capture`` got."""
+    kind, value = outcome
+
+    def step():
+        if kind == "error":
+            raise value
+        return value
+
+    return step
+
+
+def check_dual_span(outer, program, observed: list, seen: list[int]) -> None:
+    gc.collect()
+    (span,) = [s for s in EXPORTER.get_finished_spans() if s.name == "dual_stream"]
+    assert span.parent.span_id == outer.get_span_context().span_id
+    assert span.attributes[OUTCOME] == dual_expected(observed, program["end"]), (program, observed)
+    items = sum(1 for event in observed if event[0] == "item")
+    assert span.attributes.get(STREAM_ITEMS, 0) == items
+    assert set(seen) <= {span.context.span_id}, "the stream did not see its own span current"
+    assert_all_ended()
+
+
+@pytest.mark.timeout(600)
+@SETTINGS
+@given(program=DUAL_PROGRAMS)
+def test_dual_protocol_stream_consumed_sync(program):
+    fresh_example()
+    plain_seen: list[int] = []
+    plain = dual_sync_program(lambda: open_dual(program["n"], program["fail_at"], plain_seen), program)
+    traced_seen: list[int] = []
+    with tracer.start_as_current_span("outer") as outer:
+        outer_context = otel_context.get_current()
+        make = lambda: traced_open_dual(program["n"], program["fail_at"], traced_seen)  # noqa: E731
+        traced = dual_sync_program(make, program)
+        assert otel_context.get_current() is outer_context
+    assert traced == plain
+    assert len(traced_seen) == len(plain_seen)
+    check_dual_span(outer, program, plain, traced_seen)
+
+
+@pytest.mark.timeout(600)
+@SETTINGS
+@given(program=DUAL_PROGRAMS)
+def test_dual_protocol_stream_consumed_async(program):
+    fresh_example()
+    reports = LoopReports()
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(reports.handler)
+        plain_seen: list[int] = []
+        plain = await dual_async_program(lambda: open_dual(program["n"], program["fail_at"], plain_seen), program)
+        traced_seen: list[int] = []
+        with tracer.start_as_current_span("outer") as outer:
+            outer_context = otel_context.get_current()
+            make = lambda: traced_open_dual(program["n"], program["fail_at"], traced_seen)  # noqa: E731
+            traced = await dual_async_program(make, program)
+            assert otel_context.get_current() is outer_context
+        return plain, traced, plain_seen, traced_seen, outer
+
+    unraisable, sys.unraisablehook = sys.unraisablehook, reports.unraisable
+    try:
+        plain, traced, plain_seen, traced_seen, outer = asyncio.run(main())
+        gc.collect()
+    finally:
+        sys.unraisablehook = unraisable
+    assert reports.reports == []
+    assert traced == plain
+    assert len(traced_seen) == len(plain_seen)
+    check_dual_span(outer, program, plain, traced_seen)

@@ -75,3 +75,24 @@ def test_metrics_fixture_is_local(otel_genai_metrics):
     metrics_ = [m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
     points = [p.value for m in metrics_ for p in m.data.data_points]
     assert points == [2]
+
+
+def test_decorators_can_route_to_a_provider_of_their_own(otel_genai_spans, spans):
+    from otel_genai import task, workflow
+
+    @workflow(tracer_provider=otel_genai_spans.provider)
+    def flow(n):
+        for i in range(n):
+            yield step(i)
+
+    @task(name="step", tracer_provider=otel_genai_spans.provider)
+    def step(i):
+        return i * 2
+
+    assert list(flow(3)) == [0, 2, 4]
+    otel_genai_spans.assert_all_ended(with_outcome=("invoke_workflow flow",))
+    names = sorted(s.name for s in otel_genai_spans.finished())
+    assert names == ["invoke_workflow flow", "step", "step", "step"]
+    parents = {s.parent.span_id for s in otel_genai_spans.finished() if s.name == "step"}
+    assert parents == {s.context.span_id for s in otel_genai_spans.finished() if s.name.startswith("invoke_")}
+    assert spans.get_finished_spans() == ()  # none reached the global provider

@@ -18,16 +18,22 @@ if TYPE_CHECKING:
     from otel_genai.instrumentation import GenAIInstrumentor
     from otel_genai.instrumentation.agno import AgnoInstrumentor
     from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
+    from otel_genai.instrumentation.bedrock import BedrockInstrumentor
     from otel_genai.instrumentation.google_genai import GoogleGenAIInstrumentor
+    from otel_genai.instrumentation.langchain import LangChainInstrumentor
+    from otel_genai.instrumentation.litellm import LiteLLMInstrumentor
     from otel_genai.instrumentation.openai import OpenAIInstrumentor
     from otel_genai.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
 __all__ = [
     "AgnoInstrumentor",
     "AnthropicInstrumentor",
+    "BedrockInstrumentor",
     "ContextAttributesSpanProcessor",
     "GenAIInstrumentor",
     "GoogleGenAIInstrumentor",
+    "LangChainInstrumentor",
+    "LiteLLMInstrumentor",
     "OpenAIAgentsInstrumentor",
     "OpenAIInstrumentor",
     "Outcome",
@@ -45,6 +51,9 @@ _LAZY = {
     "AnthropicInstrumentor": "otel_genai.instrumentation.anthropic",
     "OpenAIAgentsInstrumentor": "otel_genai.instrumentation.openai_agents",
     "AgnoInstrumentor": "otel_genai.instrumentation.agno",
+    "BedrockInstrumentor": "otel_genai.instrumentation.bedrock",
+    "LangChainInstrumentor": "otel_genai.instrumentation.langchain",
+    "LiteLLMInstrumentor": "otel_genai.instrumentation.litellm",
     "GoogleGenAIInstrumentor": "otel_genai.instrumentation.google_genai",
 }
 

@@ -212,8 +212,8 @@ def safe_str(value: Any) -> str:
 def to_json(value: Any) -> str:
     """``value`` as compact JSON (anything unknown via ``model_dump`` / ``str``), capped in size; never raises.
 
-    The cap applies to the text inside the value (at most ``max_length`` characters over all its strings, each cut
-    string ending with ``…[truncated]``), so the result is always valid JSON: the conventions' consumers parse it.
+    The cap applies to the text inside the value (each cut string ends with ``…[truncated]``), so the result is
+    always valid JSON (the conventions' consumers parse it), and to the whole: at most ``max_length`` characters.
     """
     try:
         limit = settings().max_length
@@ -229,7 +229,16 @@ def to_json(value: Any) -> str:
 
 
 def _dumps(value: Any, limit: int) -> str:
-    return json.dumps(_Budget(limit).cap(value), ensure_ascii=False, separators=(",", ":"))
+    """Capped JSON of at most ``limit`` characters in all: the text budget shrinks by what the structure and the
+    escapes add (unless the structure alone is larger: then only the text is cut to nothing)."""
+    budget = limit
+    for _ in range(4):
+        text = json.dumps(_Budget(budget).cap(value), ensure_ascii=False, separators=(",", ":"))
+        over = len(text) - limit
+        if over <= 0 or budget == 0:
+            return text
+        budget = max(0, budget - over)
+    return text
 
 
 class _Budget:

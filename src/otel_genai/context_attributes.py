@@ -82,7 +82,7 @@ class using_attributes:  # noqa: N801 - used like a function, as contextlib's he
             attributes[USER_ID] = content.truncate(content.safe_str(user_id))
         for key, value in (metadata or {}).items():
             if value is not None:
-                attributes[METADATA_PREFIX + content.safe_str(key)] = _attribute_value(value)
+                attributes[METADATA_PREFIX + content.truncate(content.safe_str(key))] = _attribute_value(value)
         self._attributes = attributes
         self._tags = _tags(tags)
         self._tokens: list[object] = []

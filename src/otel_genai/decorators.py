@@ -4,6 +4,9 @@ Each is a ``wrapt.FunctionWrapper``: methods, classmethods and staticmethods bin
 original function's kind (coroutine / generator / async generator function), so frameworks that dispatch on it
 keep working. At call time the span starts, the function runs with the span current, and whatever it returned goes
 to the engine (:mod:`otel_genai.lifecycle`), which ends the span when that result is consumed.
+
+Spans go to the global tracer provider, or to the one given as ``tracer_provider=`` (``@task(tracer_provider=p)``:
+a test's own provider, one per tenant, a provider that is not the global one).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ INPUT = gen_ai.INPUT
 OUTPUT = gen_ai.OUTPUT
 SPAN_TYPE = gen_ai.SPAN_TYPE
 
-_tracer = trace.get_tracer("otel_genai", __version__)
+_SCOPE = "otel_genai"
+_tracer = trace.get_tracer(_SCOPE, __version__)  # the global provider, resolved at each span start
 
 
 class _ValueObserver(Observer):
@@ -82,7 +86,11 @@ class _SpanSpec:
         self.output_observer = _TOOL_RESULT if is_tool else _OUTPUT
 
 
-def _decorator(span_type: str, fn: Callable[..., Any] | None, name: str | None) -> Any:
+def _decorator(
+    span_type: str, fn: Callable[..., Any] | None, name: str | None, tracer_provider: trace.TracerProvider | None
+) -> Any:
+    tracer = _tracer if tracer_provider is None else trace.get_tracer(_SCOPE, __version__, tracer_provider)
+
     def decorate(fn: F) -> F:
         target = fn.__func__ if isinstance(fn, (classmethod, staticmethod)) else fn
         spec = _SpanSpec(span_type, name or getattr(target, "__name__", None) or span_type)
@@ -93,7 +101,7 @@ def _decorator(span_type: str, fn: Callable[..., Any] | None, name: str | None) 
                 attributes = dict(attributes)
                 attributes[spec.input_attribute] = _captured_arguments(wrapped, instance, args, kwargs)
                 observer = spec.output_observer
-            run = start_run(_tracer, spec.name, SpanKind.INTERNAL, attributes, observer)
+            run = start_run(tracer, spec.name, SpanKind.INTERNAL, attributes, observer)
             return call_in_span(run, wrapped, args, kwargs)
 
         if isinstance(fn, (classmethod, staticmethod)):
@@ -106,34 +114,34 @@ def _decorator(span_type: str, fn: Callable[..., Any] | None, name: str | None) 
 @overload
 def workflow(fn: F) -> F: ...
 @overload
-def workflow(*, name: str | None = None) -> Callable[[F], F]: ...
-def workflow(fn: Any = None, *, name: str | None = None) -> Any:
+def workflow(*, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Callable[[F], F]: ...
+def workflow(fn: Any = None, *, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Any:
     """Trace a call as ``invoke_workflow {name}``: the top of an LLM application's unit of work."""
-    return _decorator("workflow", fn, name)
+    return _decorator("workflow", fn, name, tracer_provider)
 
 
 @overload
 def task(fn: F) -> F: ...
 @overload
-def task(*, name: str | None = None) -> Callable[[F], F]: ...
-def task(fn: Any = None, *, name: str | None = None) -> Any:
+def task(*, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Callable[[F], F]: ...
+def task(fn: Any = None, *, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Any:
     """Trace a call as a span named ``{name}``: a step inside a workflow or agent."""
-    return _decorator("task", fn, name)
+    return _decorator("task", fn, name, tracer_provider)
 
 
 @overload
 def agent(fn: F) -> F: ...
 @overload
-def agent(*, name: str | None = None) -> Callable[[F], F]: ...
-def agent(fn: Any = None, *, name: str | None = None) -> Any:
+def agent(*, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Callable[[F], F]: ...
+def agent(fn: Any = None, *, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Any:
     """Trace a call as ``invoke_agent {name}``."""
-    return _decorator("agent", fn, name)
+    return _decorator("agent", fn, name, tracer_provider)
 
 
 @overload
 def tool(fn: F) -> F: ...
 @overload
-def tool(*, name: str | None = None) -> Callable[[F], F]: ...
-def tool(fn: Any = None, *, name: str | None = None) -> Any:
+def tool(*, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Callable[[F], F]: ...
+def tool(fn: Any = None, *, name: str | None = None, tracer_provider: trace.TracerProvider | None = None) -> Any:
     """Trace a call as ``execute_tool {name}``; arguments and result are captured only when content capture is on."""
-    return _decorator("tool", fn, name)
+    return _decorator("tool", fn, name, tracer_provider)

@@ -7,7 +7,8 @@ of the same kind whose consumption ends the span, exactly once, on every path:
 * a coroutine ends it when awaited; an ``asyncio.Future`` when done;
 * a generator / async generator is re-yielded item by item by a generator of the same kind;
 * any other iterator, async iterator or awaitable (an SDK stream object) is wrapped in a transparent proxy that
-  keeps ``isinstance``, attribute access and the ``with`` / ``async with`` protocols.
+  keeps ``isinstance``, attribute access and the ``with`` / ``async with`` protocols; an object that is both an
+  iterator and an async iterator (LiteLLM's ``CustomStreamWrapper``) keeps both, whichever the consumer uses.
 
 Context rule: a generator's body runs in a private :class:`contextvars.Context`, copied from the caller's when the
 result was wrapped and with the span current in it. Each resumption runs there through ``Context.run``, so the span
@@ -16,12 +17,17 @@ is ever held across a ``yield``: whichever task or thread iterates, closes or fi
 detached in a foreign context. Coroutines and plain calls attach and detach in one frame, as usual.
 
 Outcomes are recorded on the span as ``otel_genai.outcome`` (see :class:`Outcome`).
+
+One CLIENT span per call: :func:`start_run` starts no CLIENT span while one of ours is current in the context (a
+gateway such as LiteLLM calling a provider SDK that is instrumented as well): the outer span is the call's, the
+inner call runs untraced, so its tokens are not counted twice, whichever instrumentor was set up first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import logging
 import sys
 import types
@@ -45,12 +51,15 @@ __all__ = [
     "SpanRun",
     "TracedAsyncIterator",
     "TracedAwaitable",
+    "TracedDualIterator",
     "TracedIterator",
     "await_attached",
     "call_attached",
     "call_in_context",
     "call_in_span",
     "context_attributes",
+    "error_type",
+    "own_async_generator",
     "start_run",
     "wrap_result",
 ]
@@ -63,6 +72,8 @@ ERROR_TYPE = semconv.ERROR_TYPE
 
 # where using_attributes puts its attributes in the OTel context (the engine reads them at every span start)
 _ATTRIBUTES_KEY = otel_context.create_key("otel_genai.context_attributes")
+# set in the context of each CLIENT run: a CLIENT span asked for under it is not started (one CLIENT span per call)
+_CLIENT_CALL_KEY = otel_context.create_key("otel_genai.client_call")
 
 
 def context_attributes(ctx: otel_context.Context | None = None) -> Mapping[str, Any] | None:
@@ -96,7 +107,8 @@ class Observer:
         """Once, just before the span ends, with the error that ended it or None."""
 
 
-def _error_type(exc: BaseException) -> str:
+def error_type(exc: BaseException) -> str:
+    """The ``error.type`` of an exception: its qualified class name (``module.Class``; builtins without module)."""
     cls = type(exc)
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
@@ -105,7 +117,7 @@ def _error_type(exc: BaseException) -> str:
 def _record_error(span: Span, error: BaseException) -> None:
     """Mark ``span`` with ``error``; each step on its own, as the error's ``__str__`` or the span may raise."""
     try:
-        span.set_attribute(ERROR_TYPE, _error_type(error))
+        span.set_attribute(ERROR_TYPE, error_type(error))
     except Exception:
         logger.debug("otel-genai: recording error.type failed", exc_info=True)
     try:
@@ -212,16 +224,23 @@ def start_run(
     attributes: dict[str, Any] | None = None,
     observer: Observer | None = None,
 ) -> SpanRun | None:
-    """Start a span under the current context, or return None when instrumentation is suppressed or fails."""
+    """Start a span under the current context, or return None when instrumentation is suppressed or fails, and for
+    a CLIENT span inside a call that already has one of ours (see the module docstring: the call runs untraced)."""
     if not is_instrumentation_enabled():
         return None
     try:
         parent = otel_context.get_current()
+        client = kind is SpanKind.CLIENT
+        if client and otel_context.get_value(_CLIENT_CALL_KEY, parent) is not None:
+            return None
         extra = context_attributes(parent)
         if extra:
             attributes = {**extra, **attributes} if attributes else dict(extra)
         span = tracer.start_span(name, context=parent, kind=kind, attributes=attributes)
-        return SpanRun(span, trace.set_span_in_context(span, parent), observer)
+        ctx = trace.set_span_in_context(span, parent)
+        if client:
+            ctx = otel_context.set_value(_CLIENT_CALL_KEY, True, ctx)
+        return SpanRun(span, ctx, observer)
     except Exception:
         logger.debug("otel-genai: starting span %r failed", name, exc_info=True)
         return None
@@ -292,13 +311,15 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
         if kind is _GENERATOR:
             return _traced_generator(run, result)
         if kind is _ASYNC_GENERATOR:
-            _init_hooks(result, _left_to_wrapper)
+            own_async_generator(result)
             return _traced_async_generator(run, result)
         if kind is _COROUTINE:
             return _traced_coroutine(run, result)
         if kind is _FUTURE:
             result.add_done_callback(_end_when_done(run))
             return result
+        if kind is _DUAL_ITERATOR:
+            return TracedDualIterator(result, run)
         if kind is _ASYNC_ITERATOR:
             return TracedAsyncIterator(result, run)
         if kind is _ITERATOR:
@@ -316,7 +337,8 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
 # What wrap_result does with a result, by its class (checked in this order), cached per class: the checks on a
 # class that has none of these attributes can be costly (pydantic's model metaclass raises in __getattr__ on each).
 _GENERATOR, _ASYNC_GENERATOR, _COROUTINE, _FUTURE = "generator", "async generator", "coroutine", "future"
-_ASYNC_ITERATOR, _ITERATOR, _AWAITABLE, _VALUE = "async iterator", "iterator", "awaitable", "value"
+_DUAL_ITERATOR, _ASYNC_ITERATOR, _ITERATOR = "iterator and async iterator", "async iterator", "iterator"
+_AWAITABLE, _VALUE = "awaitable", "value"
 _KINDS: dict[type, str] = {}
 _KINDS_MAX = 1024  # classes made on the fly must not grow the cache without bound
 
@@ -331,7 +353,7 @@ def _kind_of(cls: type) -> str:
     elif issubclass(cls, asyncio.Future):
         kind = _FUTURE
     elif hasattr(cls, "__anext__"):
-        kind = _ASYNC_ITERATOR
+        kind = _DUAL_ITERATOR if hasattr(cls, "__next__") else _ASYNC_ITERATOR
     elif hasattr(cls, "__next__"):
         kind = _ITERATOR
     elif hasattr(cls, "__await__"):
@@ -542,6 +564,16 @@ def _init_hooks(agen: Any, finalizer: Callable[[Any], None] | None) -> None:
         sys.set_asyncgen_hooks(firstiter, old_finalizer)
 
 
+def own_async_generator(agen: Any) -> None:
+    """Make the caller, not the event loop, the one that closes ``agen`` (an async generator not yet stepped).
+
+    For an instrumentation that wraps a user's async generator in one of its own: the loop's
+    ``shutdown_asyncgens()`` and garbage collection then close only the wrapper, which closes ``agen``, once (the
+    two closed concurrently fail with "aclose(): asynchronous generator is already running").
+    """
+    _init_hooks(agen, _left_to_wrapper)
+
+
 def _left_to_wrapper(agen: Any) -> None:
     """The finalizer of a user's async generator the engine wraps: do nothing, the wrapper owns closing it.
 
@@ -645,6 +677,75 @@ class TracedAsyncIterator(_StreamProxy):
 
     def aclose(self) -> Any:
         return self._self_close("aclose")
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_exited(exc)
+
+
+class TracedDualIterator(_StreamProxy):
+    """Proxy for an object that is both an iterator and an async iterator (e.g. LiteLLM's ``CustomStreamWrapper``).
+
+    Which protocol the consumer will use is unknown when the call returns, so the proxy has the per-item loop of
+    each (:func:`_iterate` over ``__next__``, :func:`_aiterate` over ``__anext__``), both ending the one run: with
+    only the async one, a plain ``for`` would bypass it, count nothing and leave the span to garbage collection.
+    """
+
+    def __init__(self, wrapped: Any, run: SpanRun) -> None:
+        super().__init__(wrapped, run, _iterate(run, wrapped.__next__))
+        self._self_aitems = _aiterate(run, wrapped.__anext__)
+
+    def __iter__(self) -> Any:
+        return self._self_items
+
+    def __next__(self) -> Any:
+        return self._self_items.__next__()
+
+    def __aiter__(self) -> Any:
+        return self._self_aitems
+
+    def __anext__(self) -> Any:
+        return self._self_aitems.__anext__()
+
+    def close(self) -> Any:
+        return self._self_close(self.__wrapped__.close)  # AttributeError, as without us, before the span is touched
+
+    def aclose(self) -> Any:
+        return self._self_close(self.__wrapped__.aclose)
+
+    def _self_close(self, close: Callable[[], Any]) -> Any:
+        """Call the stream's own close: one that returns an awaitable ends the span when awaited, others at once."""
+        try:
+            closed = close()
+        except BaseException:
+            self._self_run.end(Outcome.STOPPED_EARLY)
+            raise
+        if inspect.isawaitable(closed):
+            return self._self_awaited(closed)
+        self._self_run.end(Outcome.STOPPED_EARLY)
+        return closed
+
+    async def _self_awaited(self, closing: Any) -> Any:
+        try:
+            return await closing
+        finally:
+            self._self_run.end(Outcome.STOPPED_EARLY)
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_exited(exc)
 
     async def __aenter__(self) -> Any:
         entered = await self.__wrapped__.__aenter__()

@@ -75,6 +75,14 @@ AGENT_NAME = "otel_genai.agent.name"  # the agent a turn belongs to (agents SDK)
 HANDOFF_FROM_AGENT = "otel_genai.handoff.from_agent"
 HANDOFF_TO_AGENT = "otel_genai.handoff.to_agent"
 GUARDRAIL_TRIGGERED = "otel_genai.guardrail.triggered"
+LANGCHAIN_RUN_ID = "otel_genai.langchain.run_id"  # the LangChain run a span stands for
+LANGCHAIN_RUN_TYPE = "otel_genai.langchain.run_type"  # chain / llm / chat_model / tool / retriever
+LANGGRAPH_NODE = "otel_genai.langgraph.node"  # the LangGraph node a span stands for
+LANGGRAPH_STEP = "otel_genai.langgraph.step"  # the superstep it ran in
+LANGGRAPH_TRIGGERS = "otel_genai.langgraph.triggers"  # the channels that triggered it
+LANGGRAPH_PATH = "otel_genai.langgraph.path"  # its task path
+CHECKPOINT_SAVER = "otel_genai.checkpoint.saver"  # a LangGraph checkpointer's class
+CHECKPOINT_OPERATION = "otel_genai.checkpoint.operation"  # get_tuple / list / put / put_writes (a-prefixed: async)
 
 # -- operation names and span shapes ----------------------------------------------------------------------------
 CHAT = "chat"
@@ -83,6 +91,8 @@ EMBEDDINGS = "embeddings"
 INVOKE_AGENT = "invoke_agent"
 INVOKE_WORKFLOW = "invoke_workflow"
 EXECUTE_TOOL = "execute_tool"
+RETRIEVAL = "retrieval"
+TEXT_COMPLETION = "text_completion"
 
 
 def span_name(operation: str, target: Any) -> str:

@@ -32,7 +32,7 @@ from otel_genai.semconv import OUTCOME
 
 __all__ = ["ContextProblems", "SpanRecorder"]
 
-_WATCHED_LOGGERS = ("opentelemetry.context", "opentelemetry.sdk.trace", "opentelemetry.trace")
+_WATCHED_LOGGERS = ("opentelemetry.context", "opentelemetry.sdk.trace", "opentelemetry.trace", "otel_genai")
 
 
 class ContextProblems(logging.Handler):

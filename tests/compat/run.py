@@ -16,7 +16,9 @@ A missing interpreter falls back to the one running this script, announced loudl
 passes, and nobody takes that run for the version asked). Each venv gets otel-genai's wheel, the stage's pins,
 opentelemetry-sdk and pytest, and runs ``tests/compat/smoke.py`` on the libraries it holds (pytest ``-m``), so
 every library's smoke tests run exactly once per stage. Known failures are strict xfails in smoke.py.
-Exit status: 0 when every venv built and its smoke suite passed.
+A venv is kept between runs while its key holds (interpreter, pins; for newest, what the index resolves to today),
+and only otel-genai's wheel is reinstalled; ``OTEL_GENAI_FRESH_VENVS=1`` rebuilds. Exit status: 0 when every venv
+built and its smoke suite passed.
 """
 
 from __future__ import annotations
@@ -134,14 +136,19 @@ def build_and_smoke(stage: Stage, group: Group, wheel: Path, interp: venvs.Inter
     start = time.perf_counter()
     try:
         venv = venvs.create(
-            venvs.CACHE / f"compat-{group.name}", group.requirements, interp=interp, wheel=wheel, cached=stage.pinned
+            venvs.CACHE / f"compat-{group.name}",
+            group.requirements,
+            interp=interp,
+            wheel=wheel,
+            cached=stage.pinned,
+            reuse=True,
         )
     except venvs.VenvError as exc:
         return Result(group.name, False, "VENV BUILD FAILED", str(exc), time.perf_counter() - start)
     others = [MARKERS[lib] for lib in venvs.LIBRARY_EXTRAS if lib not in group.libraries]
     selection = ["-m", f"not ({' or '.join(others)})"] if others else []
     env = {"OTEL_GENAI_COMPAT_STAGE": stage.name if xfail else "", "AGNO_TELEMETRY": "false"}
-    pytest = ["python", "-m", "pytest", "-c", HERE / "pytest.ini", "--rootdir", HERE, "-q", "-rfEX", "-s"]
+    pytest = ["python", "-m", "pytest", "-c", HERE / "pytest.ini", "--rootdir", HERE, "-q", "-rfEXx", "-s"]
     result = venv.run(
         [*pytest, *selection, HERE / "smoke.py"],
         env=env,

@@ -34,35 +34,31 @@ from support import wire
 
 STAGE = os.environ.get("OTEL_GENAI_COMPAT_STAGE", "")
 
-# Known failures at the floor, by issue item ("Works at both ends of every version range it declares"), measured
-# with tests/compat/run.py. Strict: when a fix lands, the XPASS fails the stage and the mark must go.
-OTEL_FLOOR = "otel 1.30/0.51b0 floor: `import otel_genai` fails on semconv constants"
-ANTHROPIC_FLOOR = "anthropic 0.40.0 floor: AnthropicInstrumentor.instrument() raises ImportError"
-OPENAI_FLOOR = "openai 1.66 floor: Responses usage `input_tokens_details` arrives as a dict"
-AGENTS_FLOOR = "openai-agents < 0.14 floor: no Responses usage on the generation"
-# Found by this stage, at every stage (openai 3.57-3.60 with openai-agents 0.24): Runner.run_streamed over
-# OpenAIResponsesModel calls `responses.with_streaming_response.create` on the async client; the observer knows
-# the sync `APIResponse` but not `AsyncAPIResponse` (openai/patch.py value()), logs the AttributeError and the
-# CLIENT span has no usage.
-AGENTS_STREAMED = (
-    "agents run_streamed: 'AsyncAPIResponse' object has no attribute 'id' (openai/responses.py), no usage on the span"
+# Known failures, by stage and issue item ("Works at both ends of every version range it declares"), measured with
+# tests/compat/run.py --no-xfail. Strict: when a fix lands, the XPASS fails the stage and the mark must go.
+# Fixed on main since this stage first ran, kept as the record: the otel 1.30/0.51b0 floor (`import otel_genai`
+# failing on semconv constants), and the three below.
+OPENAI_FLOOR = (
+    "openai 1.66 floor: Responses usage `input_tokens_details` arrives as a dict: AttributeError 'dict' object has "
+    "no attribute 'cached_tokens' (openai/responses.py response/chunk), no gen_ai.usage.cache_read.input_tokens"
 )
-KNOWN_FLOOR: dict[str, list[str]] = {
-    "openai": [OTEL_FLOOR],
-    "openai_responses": [OTEL_FLOOR, OPENAI_FLOOR],
-    "anthropic": [OTEL_FLOOR, ANTHROPIC_FLOOR],
-    "openai_agents": [OTEL_FLOOR, AGENTS_FLOOR],
-    "agno": [OTEL_FLOOR],
-}
-
-
-KNOWN_EVERYWHERE: dict[str, list[str]] = {"openai_agents_streamed": [AGENTS_STREAMED]}
+ANTHROPIC_FLOOR = (
+    "anthropic 0.40.0 floor: could not apply ('anthropic.resources.messages.messages', 'Messages.create'): "
+    "ModuleNotFoundError ('anthropic.resources.messages' is a module there, not a package): no span at all"
+)
+AGENTS_FLOOR = (
+    "openai-agents < 0.14 floor: no Responses usage: AttributeError 'ResponseSpanData' object has no attribute "
+    "'usage' (openai_agents/processor.py), the chat span has no gen_ai.usage.*"
+)
+# (Found by the newest stage and fixed on main since: openai-agents run_streamed through
+# `responses.with_streaming_response.create` on the async client, 'AsyncAPIResponse' object has no attribute 'id'.)
+KNOWN: dict[str, dict[str, list[str]]] = {}  # AGENTS_FLOOR: fixed (the response's own usage before 0.14)
 
 
 def known(group: str) -> pytest.MarkDecorator:
-    """Strict xfail at the floor stage for the issue items listed for ``group``; nothing at other stages."""
-    reasons = (KNOWN_FLOOR.get(group, []) if STAGE.startswith("floor") else []) + KNOWN_EVERYWHERE.get(group, [])
-    return pytest.mark.xfail(bool(reasons) and STAGE != "", reason="; ".join(reasons) or "n/a", strict=True)
+    """Strict xfail for the issue items :data:`KNOWN` lists for ``group`` at this stage (none outside a stage)."""
+    reasons = KNOWN.get(STAGE, {}).get(group, [])
+    return pytest.mark.xfail(bool(reasons), reason="; ".join(reasons) or "n/a", strict=True)
 
 
 # -- instrumentation, once per process ------------------------------------------------------------------------
@@ -193,7 +189,6 @@ OPENAI_COMMON = {"gen_ai.provider.name": "openai", "server.address": "api.openai
 
 
 @pytest.mark.openai
-@known("openai")
 @pytest.mark.parametrize(("is_async", "stream"), MODES, ids=MODE_IDS)
 def test_openai_chat(is_async, stream):
     instrumented()
@@ -275,7 +270,6 @@ def test_openai_responses(is_async, stream):
 
 
 @pytest.mark.openai
-@known("openai")
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 def test_openai_embeddings(is_async):
     instrumented()
@@ -382,9 +376,9 @@ def tool_then_answer(request: wire.RecordedRequest) -> wire.WireResponse:
 @pytest.mark.parametrize(
     "mode",
     [
-        pytest.param("run_sync", marks=known("openai_agents")),
-        pytest.param("run", marks=known("openai_agents")),
-        pytest.param("run_streamed", marks=[known("openai_agents"), known("openai_agents_streamed")]),
+        "run_sync",
+        "run",
+        "run_streamed",
     ],
 )
 def test_openai_agents_run(mode):
@@ -433,8 +427,35 @@ def test_openai_agents_run(mode):
     assert len(trace_ids) == 1, "one run, one trace"
 
 
+@pytest.mark.openai_agents
+@known("openai_agents_alone")
+def test_openai_agents_alone_reports_responses_usage():
+    """Without the openai instrumentor the model call's span comes from the SDK's own response span: its usage."""
+    instrumented()
+    from agents import Agent, OpenAIResponsesModel, Runner
+
+    from otel_genai.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor().uninstrument()
+    try:
+        client = openai_client(wire.openai_responses(FINAL), is_async=True)
+        agent = Agent(name="Plain", model=OpenAIResponsesModel(model="gpt-4o-mini", openai_client=client))
+        assert asyncio.run(Runner.run(agent, "weather?")).final_output.strip() == FINAL
+    finally:
+        OpenAIInstrumentor().instrument()
+    (chat,) = finished("chat gpt-4o-mini")
+    assert_attributes(
+        chat,
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 5,
+        },
+    )
+
+
 @pytest.mark.agno
-@known("agno")
 @pytest.mark.parametrize("mode", ["run", "run_stream", "arun", "arun_stream"])
 def test_agno_run(mode):
     instrumented()

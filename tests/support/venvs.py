@@ -182,33 +182,51 @@ def create(
     wheel: Path | None = None,
     constraints: Path | None = None,
     cached: bool = True,
+    reuse: bool = False,
 ) -> Venv:
-    """A fresh venv at ``path`` (removed first) holding ``requirements`` (+ ``wheel``, the built package).
+    """A venv at ``path`` holding ``requirements`` (+ ``wheel``, the built package); fresh unless ``reuse``.
 
     ``cached``: resolve once into :data:`WHEELHOUSE` and install offline (pinned sets); False resolves against
     the index every time (the newest stage). The wheel's own dependencies are resolved with the requirements:
     they are read from pyproject.toml so the cache key does not change with every edit of the code.
+    ``reuse``: keep a venv built earlier for the same key (interpreter, requirements, constraints and, when not
+    ``cached``, the set the index resolves to today) and only reinstall the wheel into it; the environment variable
+    ``OTEL_GENAI_FRESH_VENVS=1`` turns reuse off.
     """
     interp = interp or Interpreter(Path(sys.executable), _version())
     reqs = list(requirements)
     log: list[str] = []
+    c_args = ["-c", str(constraints)] if constraints else []
+    deps = runtime_requirements() if wheel else []
+    python = path / "bin" / "python"
+    start = time.perf_counter()
+    key = _key(interp.version, sorted(reqs + deps), constraints.read_text() if constraints else "")
+    if not cached:  # the newest releases change: the key is what the index resolves to now
+        dry_run = ["install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-"]
+        report = json.loads(pip(interp.path, *dry_run, *reqs, *deps))
+        resolved = sorted(f"{i['metadata']['name']}=={i['metadata']['version']}" for i in report["install"])
+        key = _key(key, resolved)
+        log.append(f"resolved {len(resolved)} distributions: {time.perf_counter() - start:.1f}s")
+    stamp = path / ".otel-genai-venv-key"
+    reuse = reuse and os.environ.get("OTEL_GENAI_FRESH_VENVS") != "1"
+    if reuse and python.exists() and stamp.exists() and stamp.read_text() == key:
+        if wheel:
+            pip(python, "install", "--quiet", "--no-compile", "--no-deps", "--force-reinstall", str(wheel))
+        log.append(f"reused (same key), wheel reinstalled: {time.perf_counter() - start:.1f}s")
+        return Venv(path, interp, log)
     if path.exists():
         shutil.rmtree(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     _run([interp.path, "-m", "venv", "--without-pip", path])
-    python = path / "bin" / "python"
     log.append(f"venv {interp.path}: {time.perf_counter() - start:.1f}s")
-    c_args = ["-c", str(constraints)] if constraints else []
-    deps = runtime_requirements() if wheel else []
     start = time.perf_counter()
     if cached:
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)
-        key = _key(interp.version, sorted(reqs + deps), constraints.read_text() if constraints else "")
-        stamp = WHEELHOUSE / f".{key}.done"
-        if not stamp.exists():
+        filled = WHEELHOUSE / f".{key}.done"
+        if not filled.exists():
             pip(python, "wheel", "--quiet", "-w", str(WHEELHOUSE), *c_args, *reqs, *deps)
-            stamp.write_text(json.dumps(reqs + deps))
+            filled.write_text(json.dumps(reqs + deps))
             log.append(f"wheel cache filled: {time.perf_counter() - start:.1f}s")
             start = time.perf_counter()
         source = ["--no-index", "--find-links", str(WHEELHOUSE)]
@@ -216,6 +234,7 @@ def create(
         source = []
     targets = [*reqs, *([str(wheel)] if wheel else [])]
     pip(python, "install", "--quiet", "--no-compile", *source, *c_args, *targets)
+    stamp.write_text(key)
     log.append(f"install {len(reqs)} requirement(s){' + wheel' if wheel else ''}: {time.perf_counter() - start:.1f}s")
     return Venv(path, interp, log)
 

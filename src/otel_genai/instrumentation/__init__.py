@@ -22,6 +22,9 @@ INSTRUMENTORS: dict[str, tuple[str, str]] = {
     "otel_genai_anthropic": ("otel_genai.instrumentation.anthropic", "AnthropicInstrumentor"),
     "otel_genai_openai_agents": ("otel_genai.instrumentation.openai_agents", "OpenAIAgentsInstrumentor"),
     "otel_genai_agno": ("otel_genai.instrumentation.agno", "AgnoInstrumentor"),
+    "otel_genai_bedrock": ("otel_genai.instrumentation.bedrock", "BedrockInstrumentor"),
+    "otel_genai_langchain": ("otel_genai.instrumentation.langchain", "LangChainInstrumentor"),
+    "otel_genai_litellm": ("otel_genai.instrumentation.litellm", "LiteLLMInstrumentor"),
     "otel_genai_google_genai": ("otel_genai.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
 }
 

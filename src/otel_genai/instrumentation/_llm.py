@@ -43,10 +43,10 @@ from urllib.parse import urlsplit
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.trace import Span, StatusCode
 
-from otel_genai import content
+from otel_genai import content, lifecycle
 from otel_genai import semconv as gen_ai
 from otel_genai.content import capture_mode
-from otel_genai.lifecycle import ERROR_TYPE, Observer, _error_type, await_attached, call_attached
+from otel_genai.lifecycle import ERROR_TYPE, Observer, await_attached, call_attached
 from otel_genai.version import __version__
 
 __all__ = [
@@ -169,6 +169,13 @@ def request_attributes(kwargs: Mapping[str, Any], mapping: Mapping[str, str]) ->
             continue
         out[attribute] = value
     return out
+
+
+def field(obj: Any, name: str) -> Any:
+    """A field of a request parameter (a mapping) or of an SDK model (an attribute); None when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
 
 
 def span_name(operation: str, model: Any) -> str:
@@ -325,7 +332,7 @@ class LLMCallObserver(Observer):
             attributes[gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self.first_chunk - self.start
         if self.extra:
             attributes.update(self.extra)
-        error_type = _error_type(error) if error is not None else self.error_type
+        error_type = lifecycle.error_type(error) if error is not None else self.error_type
         if error is None and error_type is not None:
             attributes[ERROR_TYPE] = error_type
             span.set_status(StatusCode.ERROR, error_type)

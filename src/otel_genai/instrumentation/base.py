@@ -58,11 +58,13 @@ class Patch(NamedTuple):
 class Setup(NamedTuple):
     """A step that is not a method wrap (register a processor, add a descriptor).
 
-    ``apply()`` runs once the library is imported and returns the callable that undoes it (or None).
+    ``apply()`` runs once ``module`` is imported (the library itself when None) and returns the callable that undoes
+    it (or None).
     """
 
     name: str
     apply: Callable[[], Callable[[], None] | None]
+    module: str | None = None
 
 
 class LibraryInstrumentor(BaseInstrumentor):
@@ -122,16 +124,31 @@ class LibraryInstrumentor(BaseInstrumentor):
     # -- applying the table ----------------------------------------------------------------------------------------
 
     def _apply(self, generation: object) -> None:
-        """Apply the table (from the post-import hook): never raises into the application's import."""
+        """Apply the table (from the library's post-import hook): never raises into the application's import.
+
+        Each step waits for its own module: a library that imports its API modules lazily (openai's resources) is
+        not made to import them by us (start-up), and they are patched when the app first uses them.
+        """
+        if generation is not self._generation:
+            return  # uninstrumented (or instrumented again) since this hook was registered
+        try:
+            table = self.patches()
+        except Exception:
+            logger.warning("otel-genai: %s could not be instrumented", self.library, exc_info=True)
+            return
+        by_module: dict[str | None, list[Patch | Setup]] = {}
+        for step in table:
+            by_module.setdefault(step.module, []).append(step)
+        self._apply_steps(generation, by_module.pop(None, []))
+        for module, steps in by_module.items():
+            self._apply_on_import(generation, module, steps)  # type: ignore[arg-type]
+        self.check_neighbours()
+
+    def _apply_steps(self, generation: object, steps: Sequence[Patch | Setup]) -> None:
         with _LOCK:
             if generation is not self._generation:
                 return  # uninstrumented (or instrumented again) since this hook was registered
-            try:
-                table = self.patches()
-            except Exception:
-                logger.warning("otel-genai: %s could not be instrumented", self.library, exc_info=True)
-                return
-            for step in table:
+            for step in steps:
                 try:
                     undo = self._wrap(step) if isinstance(step, Patch) else step.apply()
                 except Exception:
@@ -139,7 +156,15 @@ class LibraryInstrumentor(BaseInstrumentor):
                     continue
                 if undo is not None:
                     self._undo.append(undo)
-        self.check_neighbours()
+
+    def when_imported(self, module: str, steps: Sequence[Patch | Setup]) -> Setup:
+        """A step that applies ``steps`` when the app imports ``module`` (at once if it has), for this
+        ``instrument()`` only: for the parts of a table that live in an optional companion package (LangGraph's)."""
+
+        return Setup(f"when {module} is imported", lambda: self._apply_on_import(self._generation, module, steps))
+
+    def _apply_on_import(self, generation: object, module: str, steps: Sequence[Patch | Setup]) -> None:
+        wrapt.register_post_import_hook(lambda _module: self._apply_steps(generation, steps), module)
 
     def _wrap(self, patch: Patch) -> Callable[[], None] | None:
         module = importlib.import_module(patch.module)

@@ -29,7 +29,7 @@ is a private function of the SDK: when it is missing (older SDKs, which have no 
 wrapped.
 
 Layout: :mod:`.instrumentor` (the patch table), :mod:`.package` (supported versions), :mod:`.patch` (the wrappers),
-:mod:`._messages` (reading requests, responses and stream events).
+:mod:`.messages` (reading requests, responses and stream events).
 """
 
 from otel_genai.instrumentation.anthropic.instrumentor import AnthropicInstrumentor

@@ -3,7 +3,7 @@
 Each is a :data:`~otel_genai.instrumentation.base.Wrapper`: it gets the call's telemetry first, and the
 instrumentor's guard passes calls straight through while not instrumented.
 
-Payload parsing (events, messages, content parts) lives in :mod:`._messages`; the conventions' attributes,
+Payload parsing (events, messages, content parts) lives in :mod:`.messages`; the conventions' attributes,
 metrics and content shapes in :mod:`otel_genai.instrumentation._llm`.
 """
 
@@ -28,7 +28,7 @@ from otel_genai.instrumentation._llm import (
     server_attributes,
     span_name,
 )
-from otel_genai.instrumentation.anthropic._messages import MessagesObserver
+from otel_genai.instrumentation.anthropic.messages import MessagesObserver
 from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
 
 logger = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from otel_genai import content
 from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import (
     StreamedText,
+    field,
     message,
     request_attributes,
     text_part,
@@ -36,12 +37,8 @@ _PARAMS = {
 }
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
 def output_type(response_format: Any) -> str | None:
-    kind = _get(response_format, "type") if response_format is not None else None
+    kind = field(response_format, "type") if response_format is not None else None
     if kind in ("json_object", "json_schema"):
         return "json"
     if kind == "text":
@@ -74,14 +71,14 @@ def _content_parts(value: Any) -> list[dict[str, Any]]:
         return [text_part(content.placeholder(value))]
     parts = []
     for part in value:
-        kind = _get(part, "type")
+        kind = field(part, "type")
         if kind == "text":
-            parts.append(text_part(_get(part, "text")))
+            parts.append(text_part(field(part, "text")))
         elif kind == "image_url":
-            url = _get(_get(part, "image_url"), "url")
+            url = field(field(part, "image_url"), "url")
             parts.append({"type": "uri", "modality": "image", "uri": url})
         elif kind == "refusal":
-            parts.append(text_part(_get(part, "refusal")))
+            parts.append(text_part(field(part, "refusal")))
         else:
             parts.append({"type": kind or "unknown"})
     return parts
@@ -90,14 +87,14 @@ def _content_parts(value: Any) -> list[dict[str, Any]]:
 def input_messages(messages: Any) -> list[dict[str, Any]]:
     out = []
     for msg in messages or ():
-        role = _get(msg, "role") or "user"
+        role = field(msg, "role") or "user"
         if role == "tool":
-            out.append(message("tool", [tool_call_response_part(_get(msg, "tool_call_id"), _get(msg, "content"))]))
+            out.append(message("tool", [tool_call_response_part(field(msg, "tool_call_id"), field(msg, "content"))]))
             continue
-        parts = _content_parts(_get(msg, "content"))
-        for call in _get(msg, "tool_calls") or ():
-            fn = _get(call, "function")
-            parts.append(tool_call_part(_get(call, "id"), _get(fn, "name"), _get(fn, "arguments")))
+        parts = _content_parts(field(msg, "content"))
+        for call in field(msg, "tool_calls") or ():
+            fn = field(call, "function")
+            parts.append(tool_call_part(field(call, "id"), field(fn, "name"), field(fn, "arguments")))
         out.append(message(role, parts))
     return out
 
@@ -105,12 +102,12 @@ def input_messages(messages: Any) -> list[dict[str, Any]]:
 def tool_definitions(tools: Any) -> list[dict[str, Any]]:
     out = []
     for tool in tools or ():
-        fn = _get(tool, "function")
+        fn = field(tool, "function")
         if fn is not None:
-            out.append(tool_definition(_get(fn, "name"), _get(fn, "description"), _get(fn, "parameters")))
+            out.append(tool_definition(field(fn, "name"), field(fn, "description"), field(fn, "parameters")))
         else:  # a hosted tool ({"type": "web_search", ...}): the conventions' generic definition needs a name
-            kind = _get(tool, "type") or "unknown"
-            out.append({"type": kind, "name": _get(tool, "name") or kind})
+            kind = field(tool, "type") or "unknown"
+            out.append({"type": kind, "name": field(tool, "name") or kind})
     return out
 
 
@@ -121,7 +118,7 @@ def capture(observer: OpenAIObserver, kwargs: dict) -> None:
         observer.tool_definitions = tool_definitions(tools)
 
 
-def _output_message(msg: Any, finish_reason: Any) -> dict[str, Any]:
+def output_message(msg: Any, finish_reason: Any) -> dict[str, Any]:
     parts = _content_parts(msg.content) if msg.content else []
     for call in msg.tool_calls or ():
         fn = getattr(call, "function", None)
@@ -170,7 +167,7 @@ class ChatObserver(OpenAIObserver):
         if value.usage is not None:
             self._usage(value.usage)
         if self.capture is not None:
-            self.output_messages = [_output_message(c.message, c.finish_reason) for c in choices]
+            self.output_messages = [output_message(c.message, c.finish_reason) for c in choices]
 
     def on_item(self, item: Any) -> None:
         """Per streamed chunk (replaces the base hook to save a call per chunk)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from otel_genai.instrumentation.base import LibraryInstrumentor, Patch, Setup
 from otel_genai.instrumentation.openai import chat, embeddings, responses
@@ -77,11 +78,13 @@ RAW_RESPONSE_CLASSES = (
 )
 
 
-def _raw_methods() -> Callable[[], None]:
-    """Put a :class:`RawMethod` on each ``*WithRawResponse`` / ``*WithStreamingResponse`` class (see
+def _raw_methods(module: str) -> Callable[[], None]:
+    """Put a :class:`RawMethod` on each ``*WithRawResponse`` / ``*WithStreamingResponse`` class of ``module`` (see
     ``patch.RawMethod``); undo removes them. A class this SDK version lacks is skipped."""
     added: list[tuple[type, str]] = []
-    for module, cls_name, resource_attr, methods, (wrap_module, wrap_name) in RAW_RESPONSE_CLASSES:
+    for owner, cls_name, resource_attr, methods, (wrap_module, wrap_name) in RAW_RESPONSE_CLASSES:
+        if owner != module:
+            continue
         cls = getattr(importlib.import_module(module), cls_name, None)
         wrap = getattr(importlib.import_module(wrap_module), wrap_name, None)
         if cls is None or wrap is None:
@@ -108,4 +111,12 @@ class OpenAIInstrumentor(LibraryInstrumentor):
 
     def patches(self) -> Sequence[Patch | Setup]:
         calls = [Patch(module, target, call_wrapper(operation)) for module, target, operation in API_CALLS]
-        return [*calls, *FIXES, Setup("with_raw_response / with_streaming_response methods", _raw_methods)]
+        raw = [
+            Setup(
+                f"with_raw_response / with_streaming_response methods of {module}",
+                partial(_raw_methods, module),
+                module,
+            )
+            for module in dict.fromkeys(row[0] for row in RAW_RESPONSE_CLASSES)
+        ]
+        return [*calls, *FIXES, *raw]

@@ -18,7 +18,7 @@ from otel_genai.instrumentation._llm import (
 from otel_genai.instrumentation.openai.chat import (
     SERVICE_TIER_REQUEST,
     SERVICE_TIER_RESPONSE,
-    _get,
+    field,
     input_messages,
 )
 from otel_genai.instrumentation.openai.patch import OpenAIObserver, Operation
@@ -36,7 +36,7 @@ _FINISH = {"completed": "stop", "failed": "error", "cancelled": "cancelled"}
 def request(kwargs: dict) -> dict[str, Any]:
     attributes = request_attributes(kwargs, _PARAMS)
     text = kwargs.get("text")
-    fmt = _get(_get(text, "format"), "type") if text is not None else None
+    fmt = field(field(text, "format"), "type") if text is not None else None
     if fmt in ("json_schema", "json_object"):
         attributes[gen_ai.GEN_AI_OUTPUT_TYPE] = "json"
     elif fmt == "text":
@@ -44,7 +44,7 @@ def request(kwargs: dict) -> dict[str, Any]:
     elif isinstance(kwargs.get("text_format"), type):  # responses.parse(text_format=Model)
         attributes[gen_ai.GEN_AI_OUTPUT_TYPE] = "json"
     conversation = kwargs.get("conversation")
-    conversation = _get(conversation, "id") if not isinstance(conversation, str) else conversation
+    conversation = field(conversation, "id") if not isinstance(conversation, str) else conversation
     if isinstance(conversation, str):
         attributes[gen_ai.GEN_AI_CONVERSATION_ID] = conversation
     return attributes
@@ -53,26 +53,26 @@ def request(kwargs: dict) -> dict[str, Any]:
 # -- content ------------------------------------------------------------------------------------------------------
 
 
-def _input(value: Any) -> list[dict[str, Any]]:
+def input_items(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, str):
         return [message("user", [text_part(value)])]
     out = []
     for item in value or ():
-        kind = _get(item, "type")
+        kind = field(item, "type")
         if kind == "function_call":
-            call = tool_call_part(_get(item, "call_id"), _get(item, "name"), _get(item, "arguments"))
+            call = tool_call_part(field(item, "call_id"), field(item, "name"), field(item, "arguments"))
             out.append(message("assistant", [call]))
         elif kind == "function_call_output":
-            out.append(message("tool", [tool_call_response_part(_get(item, "call_id"), _get(item, "output"))]))
+            out.append(message("tool", [tool_call_response_part(field(item, "call_id"), field(item, "output"))]))
         elif kind == "reasoning":  # the conventions' ReasoningPart needs its text: the summary's
-            summary = "".join(str(_get(s, "text") or "") for s in _get(item, "summary") or ())
+            summary = "".join(str(field(s, "text") or "") for s in field(item, "summary") or ())
             out.append(message("assistant", [{"type": "reasoning", "content": summary}]))
-        elif _get(item, "role") is not None:
-            content = _get(item, "content")
+        elif field(item, "role") is not None:
+            content = field(item, "content")
             if isinstance(content, str) or content is None:
                 out.extend(input_messages([item]))
             else:
-                out.append(message(_get(item, "role"), [_part(p) for p in content]))
+                out.append(message(field(item, "role"), [_part(p) for p in content]))
         else:
             out.append(message("user", [{"type": kind or "unknown"}]))
     return out
@@ -80,27 +80,27 @@ def _input(value: Any) -> list[dict[str, Any]]:
 
 def _part(part: Any) -> dict[str, Any]:
     """An input/output content part: ``input_text`` / ``output_text`` / ``refusal`` as text, others by type."""
-    kind = _get(part, "type")
+    kind = field(part, "type")
     if kind in ("input_text", "output_text", "text"):
-        return text_part(_get(part, "text"))
+        return text_part(field(part, "text"))
     if kind == "refusal":
-        return text_part(_get(part, "refusal"))
+        return text_part(field(part, "refusal"))
     if kind == "input_image":
-        return {"type": "uri", "modality": "image", "uri": _get(part, "image_url")}
+        return {"type": "uri", "modality": "image", "uri": field(part, "image_url")}
     return {"type": kind or "unknown"}
 
 
 def capture(observer: OpenAIObserver, kwargs: dict) -> None:
-    observer.input_messages = _input(kwargs.get("input"))
+    observer.input_messages = input_items(kwargs.get("input"))
     instructions = kwargs.get("instructions")
     if isinstance(instructions, str):
         observer.system_instructions = [text_part(instructions)]
     tools = kwargs.get("tools")
     if isinstance(tools, (list, tuple)):
         observer.tool_definitions = [
-            tool_definition(_get(t, "name"), _get(t, "description"), _get(t, "parameters"))
-            if _get(t, "type") == "function"
-            else {"type": _get(t, "type") or "unknown", "name": _get(t, "name") or _get(t, "type") or "unknown"}
+            tool_definition(field(t, "name"), field(t, "description"), field(t, "parameters"))
+            if field(t, "type") == "function"
+            else {"type": field(t, "type") or "unknown", "name": field(t, "name") or field(t, "type") or "unknown"}
             for t in tools
         ]
 

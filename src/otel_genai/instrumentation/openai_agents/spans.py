@@ -78,7 +78,7 @@ def _generation_output(output: Any) -> list[dict[str, Any]]:
             out.extend(responses.output_messages(response, responses.finish_reason(response)))
         else:
             msg = ChatCompletionMessage.model_validate(item)
-            out.append(chat._output_message(msg, None))
+            out.append(chat.output_message(msg, None))
     for msg in out:  # the SDK keeps no finish reason here; the span ended normally: OpenAI's values for that
         if msg.get("finish_reason") is None:
             calls = any(part.get("type") == "tool_call" for part in msg["parts"])
@@ -95,7 +95,7 @@ def _chat_input(value: Any) -> list[dict[str, Any]]:
 def _responses_input(value: Any) -> list[dict[str, Any]]:
     from otel_genai.instrumentation.openai import responses
 
-    return responses._input(value)
+    return responses.input_items(value)
 
 
 def _responses_output(response: Any) -> list[dict[str, Any]]:
@@ -168,7 +168,8 @@ def finish_shape(span: Span, sdk_span: Any) -> None:
             _set(span, gen_ai.GEN_AI_RESPONSE_MODEL, response.model)
             _set(span, gen_ai.GEN_AI_RESPONSE_ID, response.id)
             _set_messages(span, gen_ai.GEN_AI_OUTPUT_MESSAGES, response, _responses_output)
-        _usage(span, data.usage if data.usage is not None else getattr(response, "usage", None))
+        usage = getattr(data, "usage", None)  # ResponseSpanData.usage exists from openai-agents 0.14
+        _usage(span, usage if usage is not None else getattr(response, "usage", None))
         _set_messages(span, gen_ai.GEN_AI_INPUT_MESSAGES, data.input, _responses_input)
     elif kind == "handoff":
         _set(span, gen_ai.HANDOFF_FROM_AGENT, data.from_agent)

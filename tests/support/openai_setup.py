@@ -1,4 +1,4 @@
-"""Shared set-up for the OpenAI instrumentor tests (this module holds no tests).
+"""Shared set-up for the OpenAI instrumentor tests.
 
 :func:`instrumented`: the instrumentor switched on with an SDK MeterProvider (InMemoryMetricReader) and
 LoggerProvider (in-memory exporter), switched off on exit; each test module wraps it in its ``otel`` fixture.

@@ -23,6 +23,7 @@ from otel_genai import content
 from otel_genai.instrumentation._llm import (
     LLMCallObserver,
     StreamedText,
+    field,
     message,
     parse_arguments,
     text_part,
@@ -49,40 +50,33 @@ _USAGE_FIELDS = (
 )
 
 
-def _get(obj: Any, key: str) -> Any:
-    """A field of a request param (a dict) or of an SDK model (attributes)."""
-    if isinstance(obj, Mapping):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
 def part(block: Any) -> dict[str, Any]:
     """One content block (request param or response model) as a conventions message part."""
     if isinstance(block, str):
         return text_part(block)
-    kind = _get(block, "type")
+    kind = field(block, "type")
     if kind == "text":
-        return text_part(_get(block, "text") or "")
+        return text_part(field(block, "text") or "")
     if kind in ("tool_use", "server_tool_use"):
-        return tool_call_part(_get(block, "id"), _get(block, "name"), _get(block, "input"))
+        return tool_call_part(field(block, "id"), field(block, "name"), field(block, "input"))
     if kind == "tool_result":
-        result = _get(block, "content")
+        result = field(block, "content")
         if not isinstance(result, str) and result is not None:
             result = [part(b) for b in result]
-        return tool_call_response_part(_get(block, "tool_use_id"), result)
+        return tool_call_response_part(field(block, "tool_use_id"), result)
     if kind == "thinking":
-        return {"type": "reasoning", "content": _get(block, "thinking") or ""}
+        return {"type": "reasoning", "content": field(block, "thinking") or ""}
     if kind == "image":
-        source = _get(block, "source")
-        if _get(source, "type") == "base64":  # the conventions' BlobPart carries the (base64) data, size-capped
+        source = field(block, "source")
+        if field(source, "type") == "base64":  # the conventions' BlobPart carries the (base64) data, size-capped
             return {
                 "type": "blob",
                 "modality": "image",
-                "mime_type": _get(source, "media_type"),
-                "content": _get(source, "data") or "",
+                "mime_type": field(source, "media_type"),
+                "content": field(source, "data") or "",
             }
-        if _get(source, "type") == "url":
-            return {"type": "uri", "modality": "image", "uri": _get(source, "url")}
+        if field(source, "type") == "url":
+            return {"type": "uri", "modality": "image", "uri": field(source, "url")}
     return {"type": kind if isinstance(kind, str) else "unknown"}
 
 
@@ -129,13 +123,13 @@ class MessagesObserver(LLMCallObserver):
             self.system_instructions = parts(system)
         messages = kwargs.get("messages")
         if isinstance(messages, (list, tuple)):
-            self.input_messages = [message(_get(m, "role") or "user", parts(_get(m, "content"))) for m in messages]
+            self.input_messages = [message(field(m, "role") or "user", parts(field(m, "content"))) for m in messages]
         tools = kwargs.get("tools")
         if isinstance(tools, (list, tuple)) and tools:
             self.tool_definitions = [
-                tool_definition(_get(t, "name"), _get(t, "description"), _get(t, "input_schema"))
-                if _get(t, "input_schema") is not None
-                else tool_definition(_get(t, "name") or _get(t, "type"), type=_get(t, "type") or "function")
+                tool_definition(field(t, "name"), field(t, "description"), field(t, "input_schema"))
+                if field(t, "input_schema") is not None
+                else tool_definition(field(t, "name") or field(t, "type"), type=field(t, "type") or "function")
                 for t in tools
             ]
 
@@ -146,8 +140,8 @@ class MessagesObserver(LLMCallObserver):
         value = usage.input_tokens
         if value is not None:
             self._uncached = value
-        for field, attribute in _USAGE_FIELDS:
-            value = getattr(usage, field, None)
+        for name, attribute in _USAGE_FIELDS:
+            value = getattr(usage, name, None)
             if value is not None:
                 setattr(self, attribute, value)
         if self._uncached is not None:
@@ -195,7 +189,7 @@ class MessagesObserver(LLMCallObserver):
                 block[3].add(text)
 
     def value(self, value: Any) -> None:
-        if _get(value, "type") != "message":
+        if field(value, "type") != "message":
             return
         self.response_id = value.id
         self.response_model = value.model
