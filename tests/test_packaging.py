@@ -24,6 +24,7 @@ EXTRA_OF = {  # entry point -> its per-library extra
     "otel_genai_bedrock": "bedrock",
     "otel_genai_langchain": "langchain",
     "otel_genai_litellm": "litellm",
+    "otel_genai_google_genai": "google-genai",
 }
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from otel_genai.instrumentation.agno import AgnoInstrumentor
     from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
     from otel_genai.instrumentation.bedrock import BedrockInstrumentor
+    from otel_genai.instrumentation.google_genai import GoogleGenAIInstrumentor
     from otel_genai.instrumentation.langchain import LangChainInstrumentor
     from otel_genai.instrumentation.litellm import LiteLLMInstrumentor
     from otel_genai.instrumentation.openai import OpenAIInstrumentor
@@ -30,6 +31,7 @@ __all__ = [
     "BedrockInstrumentor",
     "ContextAttributesSpanProcessor",
     "GenAIInstrumentor",
+    "GoogleGenAIInstrumentor",
     "LangChainInstrumentor",
     "LiteLLMInstrumentor",
     "OpenAIAgentsInstrumentor",
@@ -52,6 +54,7 @@ _LAZY = {
     "BedrockInstrumentor": "otel_genai.instrumentation.bedrock",
     "LangChainInstrumentor": "otel_genai.instrumentation.langchain",
     "LiteLLMInstrumentor": "otel_genai.instrumentation.litellm",
+    "GoogleGenAIInstrumentor": "otel_genai.instrumentation.google_genai",
 }
 
 

@@ -34,6 +34,7 @@ GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = "gen_ai.usage.reasoning.output_tokens"  # included in output_tokens
 GEN_AI_TOKEN_TYPE = "gen_ai.token.type"
 GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
@@ -85,6 +86,7 @@ CHECKPOINT_OPERATION = "otel_genai.checkpoint.operation"  # get_tuple / list / p
 
 # -- operation names and span shapes ----------------------------------------------------------------------------
 CHAT = "chat"
+GENERATE_CONTENT = "generate_content"
 EMBEDDINGS = "embeddings"
 INVOKE_AGENT = "invoke_agent"
 INVOKE_WORKFLOW = "invoke_workflow"

@@ -38,7 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from support import venvs
 
 HERE = Path(__file__).resolve().parent
-MARKERS = {"openai": "openai", "anthropic": "anthropic", "openai-agents": "openai_agents", "agno": "agno"}
+MARKERS = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "openai-agents": "openai_agents",
+    "agno": "agno",
+    "google-genai": "google_genai",
+}
 
 
 @dataclass

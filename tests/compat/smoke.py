@@ -14,6 +14,7 @@ Markers name the library a test needs; ``run.py`` selects with ``-m`` the librar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import importlib.metadata
@@ -21,6 +22,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,7 @@ def instrumented() -> Any:
         "anthropic": ("anthropic", "otel_genai.instrumentation.anthropic", "AnthropicInstrumentor"),
         "agents": ("openai-agents", "otel_genai.instrumentation.openai_agents", "OpenAIAgentsInstrumentor"),
         "agno": ("agno", "otel_genai.instrumentation.agno", "AgnoInstrumentor"),
+        "google_genai": ("google-genai", "otel_genai.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
     }
     for name, (dist, module, cls) in library_modules.items():
         if not _installed(dist):
@@ -498,10 +501,92 @@ def test_agno_run(mode):
     finished("chat gpt-4o-mini", 2)  # the OpenAI instrumentor under agno's model calls
 
 
+# -- google-genai -------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def gemini_server() -> Any:
+    """A stdlib HTTP server on 127.0.0.1 speaking the Gemini API's wire format (the SDK's floor has no transport
+    option, only ``HttpOptions(base_url=...)``)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from support import gemini_wire
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            if ":streamGenerateContent" in self.path:
+                response = gemini_wire.generate_content_stream("Hello there", chunks=2)
+            elif ":batchEmbedContents" in self.path:
+                response = gemini_wire.batch_embed_contents(count=1)
+            else:
+                response = gemini_wire.generate_content("Hello there")
+            self.send_response(response.status)
+            for key, value in response.headers:
+                self.send_header(key, value)
+            self.send_header("content-length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.mark.google_genai
+@known("google_genai")
+@pytest.mark.parametrize(("is_async", "stream"), MODES, ids=MODE_IDS)
+def test_google_genai_generate_content(is_async, stream):
+    instrumented()
+    from google import genai
+    from google.genai import types
+
+    with gemini_server() as base_url:
+        client = genai.Client(api_key="test", http_options=types.HttpOptions(base_url=base_url))
+        kwargs: dict[str, Any] = {"model": "gemini-smoke", "contents": "hi", "config": {"temperature": 0.5}}
+
+        def call() -> str:
+            if stream:
+                return "".join(c.text for c in client.models.generate_content_stream(**kwargs))
+            return client.models.generate_content(**kwargs).text
+
+        async def acall() -> str:
+            if stream:
+                return "".join([c.text async for c in await client.aio.models.generate_content_stream(**kwargs)])
+            return (await client.aio.models.generate_content(**kwargs)).text
+
+        assert run(is_async, acall if is_async else call) == "Hello there"
+        client.models.embed_content(model="embed-smoke", contents=["a"])
+    (span,) = finished("generate_content gemini-smoke")
+    assert_attributes(
+        span,
+        {
+            "gen_ai.operation.name": "generate_content",
+            "gen_ai.provider.name": "gcp.gemini",
+            "gen_ai.request.temperature": 0.5,
+            "server.address": "127.0.0.1",
+            "gen_ai.response.finish_reasons": ["stop"],
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 5,
+        },
+    )
+    if stream:
+        assert_attributes(span, {"otel_genai.outcome": "completed", "otel_genai.stream.items": 2})
+    finished("embeddings embed-smoke")
+
+
 def test_versions_under_test():
     """Prints what this venv holds (shown with -rA / in run.py's log), so a result names its versions."""
     names = ("opentelemetry-api", "opentelemetry-sdk", "opentelemetry-instrumentation", "wrapt")
-    names += ("opentelemetry-semantic-conventions", "openai", "anthropic", "openai-agents", "agno")
+    names += ("opentelemetry-semantic-conventions", "openai", "anthropic", "openai-agents", "agno", "google-genai")
     versions = {n: importlib.metadata.version(n) for n in names if _installed(n)}
     print("VERSIONS", json.dumps({"python": sys.version.split()[0], **versions}))
     assert versions["opentelemetry-api"]

@@ -25,6 +25,7 @@ INSTRUMENTORS: dict[str, tuple[str, str]] = {
     "otel_genai_bedrock": ("otel_genai.instrumentation.bedrock", "BedrockInstrumentor"),
     "otel_genai_langchain": ("otel_genai.instrumentation.langchain", "LangChainInstrumentor"),
     "otel_genai_litellm": ("otel_genai.instrumentation.litellm", "LiteLLMInstrumentor"),
+    "otel_genai_google_genai": ("otel_genai.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
 }
 
 
