@@ -799,8 +799,10 @@ def test_server_attributes_follow_a_changed_base_url(spans, otel):
 def test_short_lived_clients_leave_nothing_behind(spans, otel):
     from otel_genai.instrumentation.openai import patch
 
+    gc.collect()
+    before = len(patch._server_cache)  # clients other tests' libraries keep (litellm caches its own) stay
     for _ in range(20):
         client_for(openai_chat(TEXT)).chat.completions.create(model=MODEL, messages=MESSAGES)
     gc.collect()
-    assert len(patch._server_cache) == 0
+    assert len(patch._server_cache) == before
     assert len(spans.get_finished_spans()) == 20
