@@ -19,7 +19,7 @@ from otel_genai import content
 from otel_genai import semconv as gen_ai
 from otel_genai.instrumentation._llm import Telemetry
 from otel_genai.instrumentation.agno.runs import failed
-from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
+from otel_genai.lifecycle import SpanRun, await_attached, call_attached, start_run, wrap_result
 
 logger = logging.getLogger(__name__)
 
@@ -61,23 +61,10 @@ def _start_tool(tracer: trace.Tracer, call: Any) -> SpanRun | None:
     return start_run(tracer, span_name, SpanKind.INTERNAL, attrs)
 
 
-class _ErrorsOnly(SpanRun):
-    """Carries a tool span's context through the engine's :func:`call_in_span` and passes on only an error: on
-    success :func:`_settle_tool` decides, as the span may have to stay open over a generator the tool returned."""
-
-    __slots__ = ("_run",)
-
-    def __init__(self, run: SpanRun) -> None:
-        super().__init__(run.span, run.otel_context)
-        self._run = run
-
-    def end(self, outcome: str | None = None, error: BaseException | None = None) -> None:
-        if error is not None:
-            self._run.end(error=error)
-
-
 def tool_wrapper(is_async: bool) -> Any:
-    """``FunctionCall.execute`` (sync) or ``aexecute`` (a coroutine), run by the engine with the tool span current."""
+    """``FunctionCall.execute`` (sync) or ``aexecute`` (a coroutine), run with the tool span current (the engine's
+    :func:`~otel_genai.lifecycle.call_attached` / :func:`~otel_genai.lifecycle.await_attached`): an exception ends
+    the span; on success :func:`_settle_tool` ends it, or leaves it open over a generator the tool returned."""
 
     def wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         run = _start_tool(telemetry.tracer, instance)
@@ -85,14 +72,15 @@ def tool_wrapper(is_async: bool) -> Any:
             return wrapped(*args, **kwargs)
         if is_async:
 
-            async def settled(*a: Any, **k: Any) -> Any:
+            async def asettled(*a: Any, **k: Any) -> Any:
                 return _settle_tool(run, instance, await wrapped(*a, **k))
 
-        else:
+            # with the span current; an exception or cancellation ends it, success is settled by _settle_tool
+            return await_attached(run, asettled(*args, **kwargs))
 
-            def settled(*a: Any, **k: Any) -> Any:
-                return _settle_tool(run, instance, wrapped(*a, **k))
+        def settled(*a: Any, **k: Any) -> Any:
+            return _settle_tool(run, instance, wrapped(*a, **k))
 
-        return call_in_span(_ErrorsOnly(run), settled, args, kwargs)
+        return call_attached(run, settled, *args, **kwargs)
 
     return wrapper
