@@ -24,6 +24,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

@@ -195,9 +195,9 @@ class SpanTreeConsoleExporter(SpanExporter):
             todo = [top.context.span_id]
             while todo:
                 span_id = todo.pop()
-                span = bucket.pop(span_id, None)
-                if span is not None:  # None: already taken (a cycle of parent ids in odd input)
-                    subtree.append(span)
+                taken = bucket.pop(span_id, None)
+                if taken is not None:  # None: already taken (a cycle of parent ids in odd input)
+                    subtree.append(taken)
                     todo.extend(children.get(span_id, ()))
             self._buffered -= len(subtree)
             parent = _parent_id(top)

@@ -47,6 +47,7 @@ def _tags(tags: Iterable[str] | str | None) -> tuple[str, ...]:
         return ()
     if isinstance(tags, (str, bytes)):
         tags = (tags,)
+    items: list[Any]
     try:
         items = list(tags)
     except Exception:
@@ -85,7 +86,7 @@ class using_attributes:  # noqa: N801 - used like a function, as contextlib's he
                 attributes[METADATA_PREFIX + content.truncate(content.safe_str(key))] = _attribute_value(value)
         self._attributes = attributes
         self._tags = _tags(tags)
-        self._tokens: list[object] = []
+        self._tokens: list[Any] = []
 
     def context(self, parent: otel_context.Context | None = None) -> otel_context.Context:
         """``parent`` (default: current) with these attributes merged into the ones already there."""

@@ -148,7 +148,8 @@ class SpanRun:
         self.items = 0
         # the per-item hook, bound once (None when the observer keeps the no-op default)
         hook = getattr(observer, "on_item", None)
-        self._hook = hook if hook is not None and type(observer).on_item is not Observer.on_item else None
+        overridden = observer is not None and type(observer).on_item is not Observer.on_item
+        self._hook = hook if hook is not None and overridden else None
         self._once = [True]  # popped by the one call of end() that ends the span: atomic, whatever the thread
         self._private: contextvars.Context | None = None
 
