@@ -172,13 +172,13 @@ def fresh_example() -> None:
     STARTS.started.clear()
 
 
-def check_span(outer, seen: list[int], outcome: str) -> None:
+def check_span(outer, seen: list[int], outcome: str | tuple[str, ...]) -> None:
     gc.collect()  # tracebacks that hold the generator's frame in a cycle
     ours = [s for s in EXPORTER.get_finished_spans() if s.name in ("sync_body", "async_body")]
     assert len(ours) == 1
     span = ours[0]
     assert span.parent.span_id == outer.get_span_context().span_id
-    assert span.attributes[OUTCOME] == outcome
+    assert span.attributes[OUTCOME] in (outcome if isinstance(outcome, tuple) else (outcome,))
     assert set(seen) <= {span.context.span_id}, "the body did not see its own span current"
     assert_all_ended()
 
@@ -329,12 +329,16 @@ async def run_async_program(make, program, kept: list) -> tuple[list, bool]:
     return observed, started
 
 
-def expected_async_outcome(observed: list, started: bool) -> str:
+def expected_async_outcome(observed: list, started: bool) -> str | tuple[str, ...]:
     for index, event in enumerate(observed):
         if event[0] == "cancelled":
             return Outcome.CANCELLED
-        if event[0] == "drop_cycle":  # the run is collected with the generator, before the loop closes it
-            return Outcome.ABANDONED
+        if event[0] == "drop_cycle":
+            if not event[1]:
+                return Outcome.ABANDONED
+            # Collected with its run in one pass: abandoned. But a step run in a task leaves asyncio holding the
+            # finished step object (and so the generator) a little longer: then the loop closes it first.
+            return (Outcome.ABANDONED, Outcome.STOPPED_EARLY)
         if event[0] == "keep":  # shutdown_asyncgens() closes a started generator; an unstarted one is collected
             return Outcome.STOPPED_EARLY if event[1] else Outcome.ABANDONED
         if event[0] != "item":
