@@ -274,7 +274,8 @@ def test_using_attributes_caps_values_and_tags(spans, env):
     limit = 100 + len(content.TRUNCATED) + 20  # JSON quoting / keys of a nested value
     assert attributes[METADATA_PREFIX + "big"] == "x" * 100 + content.TRUNCATED
     assert len(attributes[METADATA_PREFIX + "nested"]) < limit
-    assert json.loads(attributes[METADATA_PREFIX + "nested"]) == {"big": "x" * 100 + content.TRUNCATED}
+    nested = json.loads(attributes[METADATA_PREFIX + "nested"])  # capped inside, so still JSON
+    assert list(nested) == ["big"] and nested["big"].endswith(content.TRUNCATED) and nested["big"][0] == "x"
     assert attributes["session.id"] == "x" * 100 + content.TRUNCATED
     assert attributes[TAGS] == ("x" * 100 + content.TRUNCATED, "small")
 

@@ -24,7 +24,7 @@ from support.agents_edge import ScriptedEdge, clients
 from support.server import serve
 from support.telemetry import EXPORTER, STARTS, assert_all_ended
 from support.wire import make_transport, openai_chat_stream, openai_client
-from test_fastapi_agents import _live_tracing_objects, settle
+from test_fastapi_agents import Preexisting, _live_tracing_objects, settle
 
 from otel_genai import task
 from otel_genai.instrumentation.openai import OpenAIInstrumentor
@@ -50,6 +50,7 @@ REQUESTS, CONCURRENCY, DISCONNECT, BATCHES = 1000, 100, 0.3, 5
 
 @pytest.mark.timeout(600)
 def test_a_thousand_streamed_requests_with_disconnects():
+    before = Preexisting()
     app = load.LoadApp()
     per_batch = REQUESTS // BATCHES
     with serve(app.app) as base_url:
@@ -75,7 +76,7 @@ def test_a_thousand_streamed_requests_with_disconnects():
                 assert set(outcomes) <= {"completed", "cancelled", "stopped_early"}
                 _reset()
                 app.edge.requests.clear()
-                assert _wait_nothing_live() == {}
+                assert _wait_nothing_live(before) == {}
                 gc.collect()
                 objects.append(len(gc.get_objects()))
         finally:
@@ -90,9 +91,9 @@ def test_a_thousand_streamed_requests_with_disconnects():
     print(load.summary("uninstrumented", plain), load.summary("otel-genai (batch 1)", traced[0]), ratios)
 
 
-def _wait_nothing_live(timeout: float = 10.0) -> dict[str, int]:
+def _wait_nothing_live(before: Preexisting, timeout: float = 10.0) -> dict[str, int]:
     deadline = time.monotonic() + timeout  # the server may still be finishing the last responses
-    while (live := _live_tracing_objects()) and time.monotonic() < deadline:
+    while (live := _live_tracing_objects(before)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return live
 
