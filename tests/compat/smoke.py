@@ -677,7 +677,10 @@ def test_langgraph_graph(mode):
     assert node.parent.span_id == root.context.span_id
     assert_attributes(node, {"otel_genai.langgraph.node": "ask", "otel_genai.langgraph.step": 1})
     (chat,) = finished("chat")
-    assert chat.parent.span_id == node.context.span_id
+    # Async runs before Python 3.11: LangGraph cannot hand the node's config to the task that runs it (its
+    # ASYNCIO_ACCEPTS_CONTEXT), so LangChain does not know the model call's parent run; ours is then the graph's span.
+    parent = root if mode.startswith("a") and sys.version_info < (3, 11) else node
+    assert chat.parent.span_id == parent.context.span_id
     assert_attributes(chat, {"gen_ai.usage.input_tokens": 12, "gen_ai.usage.output_tokens": 5})
 
 
