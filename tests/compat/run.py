@@ -6,10 +6,9 @@
 
 * **floor**: Python 3.10 and every lower bound pyproject.toml declares (``dependencies`` and the extra of each
   library), pinned with ``==``. The bounds are READ FROM pyproject.toml here, at run time, so what is declared is
-  what is tested. openai-agents' own floor needs a newer openai than ours (openai-agents 0.2.0 requires
-  ``openai>=1.9x``; pip: ResolutionImpossible against openai==1.66.0), so the stage has two venvs: ``floor``
-  (openai, anthropic, agno at their floors) and ``floor-agents`` (openai-agents at its floor, with openai at the
-  lowest version both it and pyproject.toml allow).
+  what is tested. Most libraries share one venv, ``floor``; a library whose own floor cannot be installed beside
+  the others' floors gets a venv of its own, ``floor-<library>``, in which each library of ours it depends on is
+  pinned to the lowest version both it and pyproject.toml allow (see :data:`SEPARATE` for who and why).
 * **newest**: Python 3.13, the newest release of everything, no constraints, one venv.
 
 A missing interpreter falls back to the one running this script, announced loudly (a machine with one Python still
@@ -43,8 +42,20 @@ MARKERS = {
     "anthropic": "anthropic",
     "openai-agents": "openai_agents",
     "agno": "agno",
+    "bedrock": "bedrock",
+    "langchain": "langchain",
+    "litellm": "litellm",
     "google-genai": "google_genai",
 }
+# Libraries whose floor cannot share a venv with the other floors (pip: ResolutionImpossible), each in its own:
+# * openai-agents 0.2.0 requires openai >= 1.93.1, < 2 (ours: openai >= 1.66.0);
+# * litellm 1.110.0 requires openai >= 2.20.0 (so it cannot share openai-agents' venv either) and boto3 >= 1.43.117,
+#   that is botocore >= 1.43.117 (ours: botocore >= 1.34.116).
+SEPARATE = ("openai-agents", "litellm")
+# What a library's smoke tests need beside its extra, at the floor and newest stages. langchain: the extra asks only
+# for langchain-core, but the graph patches need langgraph; its floor here is 1.0.0, the first release of the 1.x
+# line that came out with langchain-core 1.0.0 (pip picks its langgraph-checkpoint/-prebuilt/-sdk).
+COMPANIONS: dict[str, tuple[list[str], list[str]]] = {"langchain": (["langgraph==1.0.0"], ["langgraph"])}
 
 
 @dataclass
@@ -98,27 +109,33 @@ def requires_of(pin: str) -> list[str]:
 
 
 def floor_stage() -> Stage:
-    """The floor pins, from pyproject.toml (see the module docstring for why openai-agents has its own venv)."""
+    """The floor pins, from pyproject.toml: one ``floor`` venv, and one per library of :data:`SEPARATE`."""
     runtime = [venvs.floor_pin(r) for r in venvs.runtime_requirements()]
     api = next(p for p in runtime if _name(p) == "opentelemetry-api")
     tools = [f"opentelemetry-sdk=={api.split('==')[1]}", "pytest"]
     lib_pins = {lib: [venvs.floor_pin(r) for r in venvs.extra_requirements(lib)] for lib in venvs.LIBRARY_EXTRAS}
-    main = ["openai", "anthropic", "agno"]
-    floor = Group("floor", main, runtime + [p for lib in main for p in lib_pins[lib]] + tools)
-    agents_pins = lib_pins["openai-agents"]
-    (agents_pin,) = [p for p in agents_pins if _name(p) == "openai-agents"]
-    openai_floor = lib_pins["openai"][0].split("==")[1]
-    for requirement in requires_of(agents_pin):
-        if _name(requirement) == "openai" and ";" not in requirement:
-            theirs = venvs.floor_pin(requirement).split("==")[1]
-            openai_floor = max(openai_floor, theirs, key=_version_key)
-    agents = Group("floor-agents", ["openai-agents"], [*runtime, *agents_pins, f"openai=={openai_floor}", *tools])
-    return Stage("floor", "3.10", True, [floor, agents])
+    for lib, (floor_companions, _) in COMPANIONS.items():
+        lib_pins[lib] += floor_companions
+    ours = {_name(p): p.split("==")[1] for pins in lib_pins.values() for p in pins}  # distribution -> our floor
+    shared = [lib for lib in venvs.LIBRARY_EXTRAS if lib not in SEPARATE]
+    groups = [Group("floor", shared, runtime + [p for lib in shared for p in lib_pins[lib]] + tools)]
+    for lib in SEPARATE:
+        (pin,) = [p for p in lib_pins[lib] if _name(p) == lib]
+        raised = {}  # a library of ours it depends on -> the lowest version both allow
+        for requirement in requires_of(pin):
+            name = _name(requirement)
+            if name in ours and name != lib and ";" not in requirement:
+                theirs = venvs.floor_pin(requirement).split("==")[1]
+                raised[name] = max(ours[name], theirs, key=_version_key)
+        pins = [*lib_pins[lib], *(f"{name}=={version}" for name, version in raised.items())]
+        groups.append(Group(f"floor-{lib}", [lib], [*runtime, *pins, *tools]))
+    return Stage("floor", "3.10", True, groups)
 
 
 def newest_stage() -> Stage:
     names = [_name(r) for r in venvs.runtime_requirements()]
     names += [_name(r) for lib in venvs.LIBRARY_EXTRAS for r in venvs.extra_requirements(lib)]
+    names += [r for _, newest in COMPANIONS.values() for r in newest]
     names += ["opentelemetry-sdk", "pytest"]
     return Stage("newest", "3.13", False, [Group("newest", list(venvs.LIBRARY_EXTRAS), list(dict.fromkeys(names)))])
 
@@ -147,7 +164,11 @@ def build_and_smoke(stage: Stage, group: Group, wheel: Path, interp: venvs.Inter
         return Result(group.name, False, "VENV BUILD FAILED", str(exc), time.perf_counter() - start)
     others = [MARKERS[lib] for lib in venvs.LIBRARY_EXTRAS if lib not in group.libraries]
     selection = ["-m", f"not ({' or '.join(others)})"] if others else []
-    env = {"OTEL_GENAI_COMPAT_STAGE": stage.name if xfail else "", "AGNO_TELEMETRY": "false"}
+    env = {
+        "OTEL_GENAI_COMPAT_STAGE": stage.name if xfail else "",
+        "AGNO_TELEMETRY": "false",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # else litellm fetches its model cost map at import
+    }
     pytest = ["python", "-m", "pytest", "-c", HERE / "pytest.ini", "--rootdir", HERE, "-q", "-rfEXx", "-s"]
     result = venv.run(
         [*pytest, *selection, HERE / "smoke.py"],

@@ -103,6 +103,9 @@ def instrumented() -> Any:
         "anthropic": ("anthropic", "otel_genai.instrumentation.anthropic", "AnthropicInstrumentor"),
         "agents": ("openai-agents", "otel_genai.instrumentation.openai_agents", "OpenAIAgentsInstrumentor"),
         "agno": ("agno", "otel_genai.instrumentation.agno", "AgnoInstrumentor"),
+        "bedrock": ("botocore", "otel_genai.instrumentation.bedrock", "BedrockInstrumentor"),
+        "langchain": ("langchain-core", "otel_genai.instrumentation.langchain", "LangChainInstrumentor"),
+        "litellm": ("litellm", "otel_genai.instrumentation.litellm", "LiteLLMInstrumentor"),
         "google_genai": ("google-genai", "otel_genai.instrumentation.google_genai", "GoogleGenAIInstrumentor"),
     }
     for name, (dist, module, cls) in library_modules.items():
@@ -501,44 +504,300 @@ def test_agno_run(mode):
     finished("chat gpt-4o-mini", 2)  # the OpenAI instrumentor under agno's model calls
 
 
+# -- bedrock: a botocore client (boto3 is only its front end) against support/bedrock.py's fake ----------------------
+
+BEDROCK_MODEL = "amazon.nova-lite-v1:0"
+
+
+def bedrock_client(url: str) -> Any:
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=10, connect_timeout=5),
+    )
+
+
+@pytest.mark.bedrock
+@known("bedrock")
+@pytest.mark.parametrize("operation", ["converse", "converse_stream", "invoke_model", "invoke_model_stream"])
+def test_bedrock(operation):
+    instrumented()
+    from support import bedrock
+
+    stream = operation.endswith("_stream")
+    with bedrock.serve() as server:
+        client = bedrock_client(server.url)
+        if operation.startswith("converse"):
+            model = BEDROCK_MODEL
+            messages = [{"role": "user", "content": [{"text": "hi"}]}]
+            config = {"maxTokens": 64, "temperature": 0.5}
+            server.queue(bedrock.converse_stream("Hello there") if stream else bedrock.converse("Hello there"))
+            if stream:
+                response = client.converse_stream(modelId=model, messages=messages, inferenceConfig=config)
+                events = list(response["stream"])
+                text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+            else:
+                response = client.converse(modelId=model, messages=messages, inferenceConfig=config)
+                text = response["output"]["message"]["content"][0]["text"]
+        else:
+            model = bedrock.MODELS["anthropic"]
+            body = json.dumps(bedrock.invoke_request("anthropic"))
+            if stream:
+                server.queue(bedrock.invoke_stream("anthropic", "Hello there"))
+                events = list(client.invoke_model_with_response_stream(modelId=model, body=body)["body"])
+                chunks = [json.loads(e["chunk"]["bytes"]) for e in events]
+                text = "".join(c["delta"].get("text", "") for c in chunks if c["type"] == "content_block_delta")
+            else:
+                server.queue(bedrock.invoke("anthropic", "Hello there"))
+                text = json.loads(client.invoke_model(modelId=model, body=body)["body"].read())["content"][0]["text"]
+        port = int(server.url.rsplit(":", 1)[1])
+    assert text == "Hello there"
+    (span,) = finished(f"chat {model}")
+    assert_attributes(
+        span,
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "aws.bedrock",
+            "gen_ai.request.model": model,
+            "gen_ai.request.max_tokens": 64,
+            "gen_ai.request.temperature": 0.5,
+            "server.address": "127.0.0.1",
+            "server.port": port,
+            "gen_ai.response.finish_reasons": ["stop"],
+            "gen_ai.usage.input_tokens": 11,
+            "gen_ai.usage.output_tokens": 7,
+        },
+    )
+    if stream:
+        assert_attributes(span, {"otel_genai.outcome": "completed", "otel_genai.stream.items": len(events)})
+
+
+# -- langchain: LangChain's fake chat model (no network) in a chain and in a LangGraph graph -----------------------
+
+
+def fake_chat_model(text: str) -> Any:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    usage = {"input_tokens": 12, "output_tokens": 5, "total_tokens": 17}
+    metadata = {"finish_reason": "stop", "model_name": "fake-smoke"}
+    message = AIMessage(content=text, id="run-smoke", usage_metadata=usage, response_metadata=metadata)
+    return GenericFakeChatModel(messages=iter([message]))
+
+
+@pytest.mark.langchain
+@known("langchain")
+@pytest.mark.parametrize(("is_async", "stream"), MODES, ids=MODE_IDS)
+def test_langchain_chain(is_async, stream):
+    instrumented()
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    chain = ChatPromptTemplate.from_messages([("human", "say {word}")]) | fake_chat_model("Hello there friend")
+    chain = chain | StrOutputParser()
+    inputs = {"word": "hello"}
+
+    def call() -> str:
+        return "".join(chain.stream(inputs)) if stream else chain.invoke(inputs)
+
+    async def acall() -> str:
+        return "".join([c async for c in chain.astream(inputs)]) if stream else await chain.ainvoke(inputs)
+
+    assert run(is_async, acall if is_async else call) == "Hello there friend"
+    (workflow,) = finished("invoke_workflow RunnableSequence")
+    assert_attributes(workflow, {"gen_ai.operation.name": "invoke_workflow", "otel_genai.outcome": "completed"})
+    (chat,) = finished("chat")
+    assert chat.parent.span_id == workflow.context.span_id
+    assert_attributes(chat, {"gen_ai.operation.name": "chat"})
+    if stream:  # the fake model's chunks carry no metadata: the stream's own attributes
+        assert chat.attributes["gen_ai.response.time_to_first_chunk"] >= 0
+    else:
+        assert_attributes(
+            chat,
+            {
+                "gen_ai.response.model": "fake-smoke",
+                "gen_ai.response.finish_reasons": ["stop"],
+                "gen_ai.usage.input_tokens": 12,
+                "gen_ai.usage.output_tokens": 5,
+            },
+        )
+
+
+@pytest.mark.langchain
+@known("langgraph")
+@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke", "astream"])
+def test_langgraph_graph(mode):
+    instrumented()
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        question: str
+        answer: str
+
+    model = fake_chat_model("Paris")
+
+    def ask(state: State) -> dict:
+        return {"answer": model.invoke(state["question"]).content}
+
+    builder = StateGraph(State)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "ask")
+    builder.add_edge("ask", END)
+    graph = builder.compile()
+    inputs, config = {"question": "capital?", "answer": ""}, {"configurable": {"thread_id": "t-smoke"}}
+
+    async def astream() -> list:
+        return [c async for c in graph.astream(inputs, config)]
+
+    if mode == "invoke":
+        assert graph.invoke(inputs, config)["answer"] == "Paris"
+    elif mode == "ainvoke":
+        assert asyncio.run(graph.ainvoke(inputs, config))["answer"] == "Paris"
+    else:
+        chunks = list(graph.stream(inputs, config)) if mode == "stream" else asyncio.run(astream())
+        assert chunks == [{"ask": {"answer": "Paris"}}]
+    (root,) = finished("invoke_workflow LangGraph")
+    assert_attributes(
+        root,
+        {
+            "gen_ai.operation.name": "invoke_workflow",
+            "gen_ai.conversation.id": "t-smoke",
+            "otel_genai.outcome": "completed",
+        },
+    )
+    (node,) = finished("ask")
+    assert node.parent.span_id == root.context.span_id
+    assert_attributes(node, {"otel_genai.langgraph.node": "ask", "otel_genai.langgraph.step": 1})
+    (chat,) = finished("chat")
+    # Async runs before Python 3.11: LangGraph cannot hand the node's config to the task that runs it (its
+    # ASYNCIO_ACCEPTS_CONTEXT), so LangChain does not know the model call's parent run; ours is then the graph's span.
+    parent = root if mode.startswith("a") and sys.version_info < (3, 11) else node
+    assert chat.parent.span_id == parent.context.span_id
+    assert_attributes(chat, {"gen_ai.usage.input_tokens": 12, "gen_ai.usage.output_tokens": 5})
+
+
+# -- litellm: routed to OpenAI, whose API is the stdlib server below --------------------------------------------------
+
+
+@pytest.mark.litellm
+@known("litellm")
+@pytest.mark.parametrize(("is_async", "stream"), MODES, ids=MODE_IDS)
+def test_litellm_completion(is_async, stream):
+    instrumented()
+    import litellm
+
+    def answer(path: str) -> wire.WireResponse:
+        assert path == "/v1/chat/completions", path
+        if stream:
+            return wire.openai_chat_stream("Hello there", id="chatcmpl-smoke", include_usage=True)
+        return wire.openai_chat("Hello there", id="chatcmpl-smoke")
+
+    with wire_server(answer) as base_url:
+        kwargs: dict[str, Any] = {
+            "model": "openai/gpt-4o-mini",
+            "messages": [{"role": "user", "content": "hi"}],
+            "api_base": base_url + "v1",
+            "api_key": "test",
+            "temperature": 0.5,
+        }
+        if stream:
+            kwargs.update(stream=True, stream_options={"include_usage": True})
+
+        def call() -> str:
+            result = litellm.completion(**kwargs)
+            if not stream:
+                return result.choices[0].message.content
+            return "".join(c.choices[0].delta.content or "" for c in result if c.choices)
+
+        async def acall() -> str:
+            result = await litellm.acompletion(**kwargs)
+            if not stream:
+                return result.choices[0].message.content
+            return "".join([c.choices[0].delta.content or "" async for c in result if c.choices])
+
+        assert run(is_async, acall if is_async else call) == "Hello there"
+    (span,) = finished("chat gpt-4o-mini")  # one CLIENT span: LiteLLM's, also with the OpenAI instrumentor on
+    assert span.instrumentation_scope.name == "otel_genai.instrumentation.litellm"
+    assert_attributes(
+        span,
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.request.temperature": 0.5,
+            "server.address": "127.0.0.1",
+            "gen_ai.response.finish_reasons": ["stop"],
+            "gen_ai.usage.input_tokens": 12,
+            "gen_ai.usage.output_tokens": 5,
+        },
+    )
+    if stream:  # LiteLLM's stream chunks name the model asked for, not the provider's
+        assert_attributes(span, {"otel_genai.outcome": "completed", "gen_ai.request.stream": True})
+    else:
+        assert_attributes(
+            span, {"gen_ai.response.id": "chatcmpl-smoke", "gen_ai.response.model": "gpt-4o-mini-2024-07-18"}
+        )
+
+
 # -- google-genai -------------------------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def gemini_server() -> Any:
-    """A stdlib HTTP server on 127.0.0.1 speaking the Gemini API's wire format (the SDK's floor has no transport
-    option, only ``HttpOptions(base_url=...)``)."""
+def wire_server(answer: Any) -> Any:
+    """A stdlib HTTP server on 127.0.0.1 answering each POST with ``answer(path)``, a ``support.wire.WireResponse``
+    (for SDKs that take no transport, only a base URL). HTTP/1.0: the body ends when the connection closes."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from support import gemini_wire
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length", 0)))
-            if ":streamGenerateContent" in self.path:
-                response = gemini_wire.generate_content_stream("Hello there", chunks=2)
-            elif ":batchEmbedContents" in self.path:
-                response = gemini_wire.batch_embed_contents(count=1)
-            else:
-                response = gemini_wire.generate_content("Hello there")
+            response = answer(self.path)
             self.send_response(response.status)
             for key, value in response.headers:
-                self.send_header(key, value)
-            self.send_header("content-length", str(len(response.body)))
+                if key.lower() != "content-length":
+                    self.send_header(key, value)
+            if response.header("content-type") != "text/event-stream":
+                self.send_header("content-length", str(len(response.body)))
             self.end_headers()
-            self.wfile.write(response.body)
+            for chunk in response.chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
 
         def log_message(self, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(10)
+
+
+def gemini_server() -> Any:
+    """The Gemini API's wire format (the SDK's floor has no transport option, only ``HttpOptions(base_url=...)``)."""
+    from support import gemini_wire
+
+    def answer(path: str) -> wire.WireResponse:
+        if ":streamGenerateContent" in path:
+            return gemini_wire.generate_content_stream("Hello there", chunks=2)
+        if ":batchEmbedContents" in path:
+            return gemini_wire.batch_embed_contents(count=1)
+        return gemini_wire.generate_content("Hello there")
+
+    return wire_server(answer)
 
 
 @pytest.mark.google_genai
@@ -587,6 +846,7 @@ def test_versions_under_test():
     """Prints what this venv holds (shown with -rA / in run.py's log), so a result names its versions."""
     names = ("opentelemetry-api", "opentelemetry-sdk", "opentelemetry-instrumentation", "wrapt")
     names += ("opentelemetry-semantic-conventions", "openai", "anthropic", "openai-agents", "agno", "google-genai")
+    names += ("botocore", "langchain-core", "langgraph", "litellm")
     versions = {n: importlib.metadata.version(n) for n in names if _installed(n)}
     print("VERSIONS", json.dumps({"python": sys.version.split()[0], **versions}))
     assert versions["opentelemetry-api"]

@@ -37,7 +37,7 @@ PIP_CACHE = CACHE / "pip"
 CONSTRAINTS = REPO / "constraints.txt"
 
 # The libraries an extra of pyproject.toml names, one extra each (the instrumentors' libraries).
-LIBRARY_EXTRAS = ("openai", "anthropic", "openai-agents", "agno", "google-genai")
+LIBRARY_EXTRAS = ("openai", "anthropic", "openai-agents", "agno", "bedrock", "langchain", "litellm", "google-genai")
 
 
 class VenvError(RuntimeError):
