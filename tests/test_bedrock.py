@@ -26,7 +26,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode
 from support import bedrock as wire
 from support import eventstream
-from support.telemetry import assert_all_ended
+from support.telemetry import assert_all_ended, metric_points
 from test_content_schemas import check_attributes
 
 from otel_genai import Outcome
@@ -85,16 +85,6 @@ def only_span(spans, name=f"chat {MODEL}"):
     assert finished[0].kind is SpanKind.CLIENT
     assert_all_ended()
     return finished[0]
-
-
-def metric_points(reader):
-    out = {}
-    data = reader.get_metrics_data()
-    for rm in data.resource_metrics if data else ():
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                out[metric.name] = list(metric.data.data_points)
-    return out
 
 
 def converse_stream(fake, **kwargs):

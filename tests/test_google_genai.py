@@ -19,7 +19,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode
 from support import gemini_wire as wire
-from support.telemetry import assert_all_ended
+from support.telemetry import assert_all_ended, metric_points
 from support.wire import Recorder
 from test_content_schemas import check_attributes
 
@@ -55,16 +55,6 @@ def only_span(spans, name=NAME):
     assert finished[0].kind is SpanKind.CLIENT
     assert_all_ended()
     return finished[0]
-
-
-def metric_points(reader):
-    out = {}
-    data = reader.get_metrics_data()
-    for rm in data.resource_metrics if data else ():
-        for sm in rm.scope_metrics:
-            for metric in sm.metrics:
-                out[metric.name] = list(metric.data.data_points)
-    return out
 
 
 CONFIG = types.GenerateContentConfig(

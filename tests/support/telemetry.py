@@ -3,6 +3,8 @@ from the shipped pytest plugin's pieces (:mod:`otel_genai.testing`), and the che
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -21,3 +23,14 @@ PROBLEMS.install()
 def assert_all_ended() -> None:
     """Every span started so far has ended exactly once (the exporter sees each end once)."""
     STARTS.assert_all_ended()
+
+
+def metric_points(reader: Any) -> dict[str, list[Any]]:
+    """{metric name: [data points]} of what an ``InMemoryMetricReader`` collected so far."""
+    out: dict[str, list[Any]] = {}
+    data = reader.get_metrics_data()
+    for rm in data.resource_metrics if data else ():
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                out[metric.name] = list(metric.data.data_points)
+    return out

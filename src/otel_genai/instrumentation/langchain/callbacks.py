@@ -406,15 +406,24 @@ class OTelCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._guarded("on_tool_start", self._tool_start, serialized, input_str, run_id, parent_run_id, kwargs)
+        self._guarded(
+            "on_tool_start", self._leaf_start, shapes.tool_shape, serialized, input_str, run_id, parent_run_id, kwargs
+        )
 
-    def _tool_start(
-        self, serialized: Any, input_str: Any, run_id: UUID, parent_run_id: UUID | None, kwargs: dict[str, Any]
+    def _leaf_start(
+        self,
+        shape: Any,
+        serialized: Any,
+        value: Any,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        kwargs: dict[str, Any],
     ) -> None:
+        """A tool or retriever run: an INTERNAL span under its parent run, shaped by ``shape``."""
         if self.telemetry is None:
             return
         parent = self._parent(parent_run_id)
-        span_name, attrs = shapes.tool_shape(serialized, input_str, kwargs)
+        span_name, attrs = shape(serialized, value, kwargs)
         self._start(run_id, parent, span_name, SpanKind.INTERNAL, attrs, agent=parent.agent if parent else None)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -439,16 +448,16 @@ class OTelCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._guarded("on_retriever_start", self._retriever_start, serialized, query, run_id, parent_run_id, kwargs)
-
-    def _retriever_start(
-        self, serialized: Any, query: Any, run_id: UUID, parent_run_id: UUID | None, kwargs: dict[str, Any]
-    ) -> None:
-        if self.telemetry is None:
-            return
-        parent = self._parent(parent_run_id)
-        span_name, attrs = shapes.retriever_shape(serialized, query, kwargs)
-        self._start(run_id, parent, span_name, SpanKind.INTERNAL, attrs, agent=parent.agent if parent else None)
+        self._guarded(
+            "on_retriever_start",
+            self._leaf_start,
+            shapes.retriever_shape,
+            serialized,
+            query,
+            run_id,
+            parent_run_id,
+            kwargs,
+        )
 
     def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> None:
         capture = documents is not None and content.capture_mode().on_span
