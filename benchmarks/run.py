@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import os
 import select
@@ -34,6 +35,7 @@ REQS = HERE / "requirements"
 RESULTS = HERE / "results"
 WORKER = HERE / "worker.py"
 
+CLIENT_SCENARIOS = ("chat", "stream_long", "stream_short", "memory")
 CONTENT_OFF, CONTENT_ON = "off", "on"
 # How each family switches prompt/completion capture (read when the worker starts).
 GENAI_CONTENT = {
@@ -44,6 +46,7 @@ CONTENT_ENV = {
     "ours": GENAI_CONTENT,
     "genai-openai": GENAI_CONTENT,
     "openai-v2": GENAI_CONTENT,
+    "official": GENAI_CONTENT,
     "openllmetry": {
         CONTENT_OFF: {"TRACELOOP_TRACE_CONTENT": "false"},
         CONTENT_ON: {"TRACELOOP_TRACE_CONTENT": "true"},
@@ -79,10 +82,30 @@ class Config:
     baseline: bool = False
     scenarios: tuple[str, ...] = ()
     extra_env: dict[str, str] = field(default_factory=dict)
+    content_env: dict[str, dict[str, str]] | None = None  # how this configuration switches content; default by kind
 
     @property
     def env(self) -> dict[str, str]:
-        return {**CONTENT_ENV.get(self.kind, {}).get(self.content, {}), **self.extra_env}
+        switch = CONTENT_ENV.get(self.kind, {}) if self.content_env is None else self.content_env
+        return {**switch.get(self.content, {}), **self.extra_env}
+
+
+def _group_modules() -> dict[str, Any]:
+    """The client groups defined in ``groups/<name>.py`` (see groups/__init__.py for what a module holds)."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    names = sorted(p.stem for p in (HERE / "groups").glob("*.py") if not p.stem.startswith("_"))
+    return {name: importlib.import_module(f"groups.{name}") for name in names}
+
+
+GROUP_MODULES = _group_modules()
+BUILTIN_GROUPS = ["decorators", "openai", "anthropic"]
+GROUPS = BUILTIN_GROUPS + list(GROUP_MODULES)
+
+
+def is_ours(venv_name: str) -> bool:
+    """Venvs with otel-genai installed from this repository: ``ours`` and every group's ``<group>-ours``."""
+    return venv_name == "ours" or venv_name.endswith("-ours")
 
 
 def configs() -> list[Config]:
@@ -146,6 +169,8 @@ def configs() -> list[Config]:
             out.append(
                 Config("anthropic", name, venv_name, kind, packages, content=content, scenarios=oa, extra_env=env)
             )
+    for group, module in GROUP_MODULES.items():
+        out += [Config(group=group, scenarios=CLIENT_SCENARIOS, **entry) for entry in module.CONFIGS]
     return out
 
 
@@ -172,7 +197,7 @@ def _stamp(name: str) -> str:
     h = hashlib.sha256(sys.version.encode())
     for path in _requirement_files(name):
         h.update(path.read_bytes())
-    if name == "ours" and (REPO / "pyproject.toml").exists():
+    if is_ours(name) and (REPO / "pyproject.toml").exists():
         h.update((REPO / "pyproject.toml").read_bytes())
     return h.hexdigest()
 
@@ -192,7 +217,7 @@ def ensure_venv(name: str) -> str | None:
     with log.open("w") as out:
         if subprocess.run([*pip, "-r", str(REQS / f"{name}.txt")], stdout=out, stderr=out).returncode:
             return f"pip install -r requirements/{name}.txt failed, see {log}"
-        if name == "ours" and (REPO / "pyproject.toml").exists():
+        if is_ours(name) and (REPO / "pyproject.toml").exists():
             # Falls back to PYTHONPATH=src (always set for this venv) while the package is not installable.
             if subprocess.run([*pip, "-e", str(REPO)], stdout=out, stderr=out).returncode:
                 print(f"[venv] pip install -e {REPO} failed; using PYTHONPATH=src ({log})", file=sys.stderr)
@@ -208,7 +233,7 @@ def worker_env(config: Config) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUB_PREFIXES)}
     env.update(BASE_ENV)
     env.update(config.env)
-    if config.venv == "ours":
+    if is_ours(config.venv):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
     return env
 
@@ -473,9 +498,10 @@ def table(rows: list[dict[str, Any]], group: str, markdown: bool) -> str:
         mem = r["scenario"] == "memory"
         notes = "; ".join(filter(None, [sanity(r), f"n/a: {r['error']}" if r.get("error") else "", *r["notes"]]))
         label = "messages" if group == "anthropic" and r["scenario"] == "chat" else r["scenario"]
+        labels = getattr(GROUP_MODULES.get(group), "LABELS", {})
         body.append(
             [
-                SCENARIO_LABEL[label],
+                labels.get(r["scenario"], SCENARIO_LABEL[label]),
                 r["config"],
                 r["content"],
                 fmt(r.get("value"), ".1f" if mem else ".3f"),
@@ -528,6 +554,7 @@ def report(rows: list[dict[str, Any]], groups: Iterable[str], meta: dict[str, An
         "(ANTHROPIC_OPEN_TELEMETRY=false). otel-genai runs with anthropic's defaults (we switch its span off per "
         "call); the peers run with anthropic's own tracing off, so that each configuration records one span per call.",
     }
+    notes.update({g: module.NOTE for g, module in GROUP_MODULES.items()})
     for g in groups:
         parts += [f"\n### {g}\n", notes[g] + "\n", table(rows, g, markdown)]
     return "\n".join(parts) + "\n"
@@ -536,10 +563,8 @@ def report(rows: list[dict[str, Any]], groups: Iterable[str], meta: dict[str, An
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short smoke run (< 60 s once venvs exist)")
-    p.add_argument("--only", choices=["decorators", "openai", "anthropic"], help="run one scenario group")
-    p.add_argument(
-        "--rounds", type=int, help="interleaved rounds (default: decorators 150, openai and anthropic 40; quick 5)"
-    )
+    p.add_argument("--only", help=f"comma-separated scenario groups, of: {', '.join(GROUPS)}")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default: decorators 150, client groups 40; quick 5)")
     p.add_argument("--markdown", action="store_true", help="print markdown tables (for the README)")
     p.add_argument(
         "--here",
@@ -548,19 +573,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=RESULTS, help="where latest.md / latest.json go")
     args = p.parse_args(argv)
-    default_rounds = (
-        {"decorators": 5, "openai": 5, "anthropic": 5}
-        if args.quick
-        else {"decorators": 150, "openai": 40, "anthropic": 40}
-    )
-    rounds = {g: args.rounds or n for g, n in default_rounds.items()}
+    groups = args.only.split(",") if args.only else GROUPS
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        p.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {', '.join(GROUPS)}")
+    rounds = {g: args.rounds or (5 if args.quick else 150 if g == "decorators" else 40) for g in groups}
     mem_chunks = 4_000 if args.quick else 100_000
-    groups = [args.only] if args.only else ["decorators", "openai", "anthropic"]
-    cfgs = [c for c in configs() if c.group in groups and (c.venv == "ours" or not args.here)]
+    cfgs = [c for c in configs() if c.group in groups and (is_ours(c.venv) or not args.here)]
 
     VENVS.mkdir(exist_ok=True)
     if args.here:
-        venv_errors: dict[str, str | None] = {"ours": None}
+        venv_errors: dict[str, str | None] = {c.venv: None for c in cfgs}
     else:
         venv_errors = {name: ensure_venv(name) for name in dict.fromkeys(c.venv for c in cfgs)}
     t0 = time.monotonic()

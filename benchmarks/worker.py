@@ -25,16 +25,14 @@ import json
 import os
 import sys
 import time
-import tracemalloc
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
+from harness import EXPORTER, STREAM_CHUNKS, ClientBench, CountingExporter, HttpxBench, load, sdk_provider, versions
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 # The not-yet-final import paths of otel-genai: the single place to change them.
 OURS_TASK = "otel_genai:task"
@@ -42,49 +40,6 @@ OURS_OPENAI_INSTRUMENTOR = "otel_genai.instrumentation.openai:OpenAIInstrumentor
 OURS_ANTHROPIC_INSTRUMENTOR = "otel_genai.instrumentation.anthropic:AnthropicInstrumentor"
 
 ITEMS = 1000  # items per generator call
-STREAM_CHUNKS = 1000  # content chunks in the "long" stream
-
-
-class CountingExporter(SpanExporter):
-    """Counts exported spans and drops them, so the sanity column is exact and memory stays flat."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def export(self, spans: Sequence[Any]) -> SpanExportResult:
-        self.count += len(spans)
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        pass
-
-
-EXPORTER = CountingExporter()
-
-
-def sdk_provider(cls: type[TracerProvider] = TracerProvider) -> TracerProvider:
-    """A provider feeding EXPORTER synchronously, registered globally for decorators using the API."""
-    tp = cls()
-    tp.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    trace.set_tracer_provider(tp)
-    return tp
-
-
-def load(path: str) -> Any:
-    """Import ``module:attr``."""
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def versions(names: Sequence[str]) -> dict[str, str]:
-    """Installed versions of the distributions a configuration is about."""
-    out = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "?"
-    return out
 
 
 # --------------------------------------------------------------------------- decorators
@@ -333,89 +288,7 @@ def stream_body(chunks: int) -> bytes:
     return head + token * chunks + tail + _sse(usage) + b"data: [DONE]\n\n"
 
 
-class ClientBench:
-    """A real SDK client over an in-process MockTransport serving pre-encoded wire bytes (subclasses: the API)."""
-
-    LEAD = 1  # stream items before the first content chunk
-    HTTP = "httpx"  # the HTTP package the SDK's http_client must come from
-
-    def __init__(self) -> None:
-        httpx = importlib.import_module(self.HTTP)
-        self.bodies: dict[int, bytes] = {}
-        self.chunks = 1
-        single = self.single_body()
-        json_headers = {"content-type": "application/json"}
-        sse_headers = {"content-type": "text/event-stream"}
-
-        def handler(request: Any) -> Any:
-            if b'"stream":true' in request.content.replace(b" ", b""):
-                return httpx.Response(200, headers=sse_headers, content=self.body(self.chunks))
-            return httpx.Response(200, headers=json_headers, content=single)
-
-        self.client = self.make_client(httpx.Client(transport=httpx.MockTransport(handler)))
-
-    # the API
-    def make_client(self, http_client: Any) -> Any:
-        raise NotImplementedError
-
-    def single_body(self) -> bytes:
-        raise NotImplementedError
-
-    def stream_body(self, chunks: int) -> bytes:
-        raise NotImplementedError
-
-    def create(self, stream: bool) -> Any:
-        raise NotImplementedError
-
-    def answered(self, response: Any) -> bool:
-        raise NotImplementedError
-
-    # the scenarios
-    def body(self, chunks: int) -> bytes:
-        if chunks not in self.bodies:
-            self.bodies[chunks] = self.stream_body(chunks)
-        return self.bodies[chunks]
-
-    def chat(self, n: int) -> tuple[int, int, int]:
-        create, answered, ok = self.create, self.answered, 0
-        t0 = time.perf_counter_ns()
-        for _ in range(n):
-            ok += answered(create(False))
-        return time.perf_counter_ns() - t0, n, ok
-
-    def stream(self, n: int, chunks: int) -> tuple[int, int, int]:
-        self.chunks, create, items = chunks, self.create, 0
-        self.body(chunks)
-        t0 = time.perf_counter_ns()
-        for _ in range(n):
-            for _chunk in create(True):
-                items += 1
-        return time.perf_counter_ns() - t0, n, items
-
-    def memory(self, chunks: int) -> dict[str, Any]:
-        """Python heap retained per chunk over the last ``window`` chunks of one long stream.
-
-        tracemalloc makes every allocation ~5x slower, so it is started only for the
-        window at the end of the stream (steady state): whatever is allocated there and
-        still alive at the last content chunk (span still open) is growth.
-        """
-        window = min(10_000, chunks // 2)
-        self.chunks = chunks
-        self.body(chunks)
-        before = EXPORTER.count
-        gc.collect()
-        end = 0
-        last = chunks + self.LEAD - 1  # index of the last content chunk
-        for i, _chunk in enumerate(self.create(True)):
-            if i == last - window:
-                tracemalloc.start()
-            elif i == last:
-                end = tracemalloc.get_traced_memory()[0]
-                tracemalloc.stop()
-        return {"bytes_per_chunk": end / window, "spans": EXPORTER.count - before, "calls": 1, "window": window}
-
-
-class OpenAIBench(ClientBench):
+class OpenAIBench(HttpxBench):
     """``chat.completions.create``: a chat.completion body, or a stream of chat.completion.chunk SSE frames."""
 
     def make_client(self, http_client: Any) -> Any:
@@ -525,7 +398,7 @@ def anthropic_stream_body(chunks: int) -> bytes:
     return head + delta * chunks + tail
 
 
-class AnthropicBench(ClientBench):
+class AnthropicBench(HttpxBench):
     """``messages.create``: a Message body, or a stream of Messages API SSE events."""
 
     LEAD = 2  # message_start, content_block_start
@@ -598,6 +471,15 @@ WARM_UP = {
 }
 
 
+def client_bench(group: str, kind: str) -> ClientBench:
+    """Set up one configuration of a client group: openai and anthropic here, the others in ``groups/<group>.py``."""
+    if group == "openai":
+        return setup_openai(kind)
+    if group == "anthropic":
+        return setup_anthropic(kind)
+    return importlib.import_module(f"groups.{group}").setup(kind)
+
+
 def make_runner(group: str, kind: str) -> tuple[Callable[[str, int], dict[str, Any]], dict[str, Any]]:
     """Set up one configuration; return its command handler and the hello extras."""
     info: dict[str, Any] = {"notes": []}
@@ -619,7 +501,7 @@ def make_runner(group: str, kind: str) -> tuple[Callable[[str, int], dict[str, A
             return {"ns": ns, "calls": calls, "items": items}
 
         return run, info
-    bench = setup_openai(kind) if group == "openai" else setup_anthropic(kind)
+    bench = client_bench(group, kind)
 
     def run_client(scenario: str, n: int) -> dict[str, Any]:
         if scenario == "chat":
@@ -640,7 +522,7 @@ def make_runner(group: str, kind: str) -> tuple[Callable[[str, int], dict[str, A
 def count(group: str, kind: str, scenario: str, k: int) -> None:
     """``worker.py --count GROUP KIND SCENARIO K`` (instructions.py runs this under callgrind): after a warm-up, one
     non-streaming call K times (``chat``), or one stream of K chunks (``chunk``)."""
-    bench = setup_openai(kind) if group == "openai" else setup_anthropic(kind)
+    bench = client_bench(group, kind)
     for _ in range(3):
         bench.chat(5)
         bench.stream(2, 50)

@@ -258,9 +258,16 @@ def test_agno_streamed(base_url, path, stop_after):
     finished = settle()
     check_traces(finished, 1, "invoke_agent Weather", cancelled=stop_after is not None)
     invoke = next(s for s in finished if s.name == "invoke_agent Weather")
-    # a disconnect cancels Starlette's body task (async) or closes the iterator it drives in the threadpool (sync)
-    expected = "completed" if stop_after is None else ("cancelled" if path == "/agno/async" else "stopped_early")
-    assert invoke.attributes["otel_genai.outcome"] == expected
+    outcome = invoke.attributes["otel_genai.outcome"]
+    if stop_after is None:
+        assert outcome == "completed"
+    elif path == "/agno/async":
+        assert outcome == "cancelled"  # a disconnect cancels Starlette's body task
+    else:
+        # Starlette never closes a sync iterator it drives in the threadpool: it drops it. Refcounting then closes
+        # the run's generator (``stopped_early``), unless the disconnect left it in a reference cycle (a traceback
+        # holding its frame): the collector then finalizes the run before the generator (``abandoned``).
+        assert outcome in ("stopped_early", "abandoned")
 
 
 def test_hundred_concurrent_streamed_runs_end_everything_and_leak_nothing(base_url):
