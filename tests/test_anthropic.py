@@ -6,7 +6,6 @@ that counts spans also checks that there is exactly one CLIENT span per API call
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 
@@ -14,7 +13,6 @@ import anthropic
 import httpx2
 import pytest
 from opentelemetry import trace
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.trace import SpanKind, StatusCode
@@ -504,86 +502,83 @@ def test_client_options_of_anthropic_are_respected(spans, instrumented, option):
 
 
 def test_calls_we_do_not_trace_keep_anthropics_span(spans, instrumented):
-    c = client(anthropic_message())
-    raw = c.messages.with_raw_response.create(**KW)
-    assert raw.parse().content[0].text == "This is a test."
+    c = client([anthropic_message()])
+    c.messages.with_raw_response.count_tokens(model=MODEL, messages=KW["messages"])
     (span,) = spans.get_finished_spans()
     assert span.instrumentation_scope.name == THEIRS  # still exactly one span
 
 
-# --- instrumentor life cycle ---------------------------------------------------------------------------------------
+# --- with_raw_response / with_streaming_response (langchain-anthropic sends every call through with_raw_response) --
 
 
-def _sdk_functions():
-    import anthropic._base_client as base_client
-    from anthropic.resources.messages import messages
-
-    return [
-        messages.Messages.__dict__["create"],
-        messages.Messages.__dict__["stream"],
-        messages.AsyncMessages.__dict__["create"],
-        messages.AsyncMessages.__dict__["stream"],
-        base_client.start_api_call_span,
-    ]
+def _raw_call(c, variant: str, stream: bool):
+    resource = c.messages.with_raw_response if variant == "raw" else c.messages.with_streaming_response
+    return resource.create(stream=True, **KW) if stream else resource.create(**KW)
 
 
-def test_uninstrument_restores_exactly(spans):
-    originals = _sdk_functions()
+def _read(parsed, stream: bool) -> str:
+    if stream:
+        return "".join(e.delta.text for e in parsed if e.type == "content_block_delta")
+    return parsed.content[0].text
+
+
+async def _aread(parsed, stream: bool) -> str:
+    if stream:
+        return "".join([e.delta.text async for e in parsed if e.type == "content_block_delta"])
+    return parsed.content[0].text
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+@pytest.mark.parametrize("variant", ["raw", "streaming"])
+def test_raw_and_streaming_response_traced_to_the_end_of_the_body(spans, instrumented, variant, stream):
+    wire = anthropic_message_stream("one two", id="msg_r") if stream else anthropic_message("one two", id="msg_r")
+    c = client([wire])
+    if variant == "raw":
+        response = _raw_call(c, variant, stream)
+        assert spans.get_finished_spans() == ()  # the span waits for the body
+        assert _read(response.parse(), stream) == "one two"
+    else:
+        with _raw_call(c, variant, stream) as response:
+            assert _read(response.parse(), stream) == "one two"
+    span = only_span(spans)
+    assert span.attributes["gen_ai.response.id"] == "msg_r"
+    assert span.attributes["gen_ai.usage.output_tokens"] == 5
+    assert span.attributes.get(OUTCOME, "completed") == "completed"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+@pytest.mark.parametrize("variant", ["raw", "streaming"])
+async def test_async_raw_and_streaming_response(spans, instrumented, variant, stream):
+    wire = anthropic_message_stream("one two", id="msg_r") if stream else anthropic_message("one two", id="msg_r")
+    c = client([wire], is_async=True)
+    if variant == "raw":
+        response = await _raw_call(c, variant, stream)
+        assert await _aread(await response.parse(), stream) == "one two"
+    else:
+        async with _raw_call(c, variant, stream) as response:
+            assert await _aread(await response.parse(), stream) == "one two"
+    span = only_span(spans)
+    assert span.attributes["gen_ai.response.id"] == "msg_r"
+    assert span.attributes["gen_ai.usage.output_tokens"] == 5
+
+
+def test_streaming_response_closed_unread_stops_early(spans, instrumented):
+    with client([anthropic_message_stream("one two")]).messages.with_streaming_response.create(stream=True, **KW):
+        pass
+    assert only_span(spans).attributes[OUTCOME] == Outcome.STOPPED_EARLY
+
+
+def test_raw_response_object_cached_before_instrument_is_traced_and_then_released(spans):
+    c = client([anthropic_message("a"), anthropic_message("b"), anthropic_message("c")])
+    raw = c.messages.with_raw_response  # the SDK caches it, holding the bound create of that moment
+    raw.create(**KW).parse()
     instrumentor = AnthropicInstrumentor()
-    instrumentor.instrument()
-    assert all(a is not b for a, b in zip(_sdk_functions(), originals, strict=True))
-    c = client([anthropic_message(), anthropic_message_stream()])
-    cached = c.messages.create  # a bound wrapper someone kept
-    instrumentor.uninstrument()
-    assert _sdk_functions() == originals
-    assert all(a is b for a, b in zip(_sdk_functions(), originals, strict=True))
-    cached(**KW)
-    with c.messages.stream(**KW) as s:
-        s.until_done()
-    assert {s.instrumentation_scope.name for s in spans.get_finished_spans()} == {THEIRS}  # none of ours
-
-
-def test_instrument_twice_is_harmless(spans):
-    instrumentor = AnthropicInstrumentor()
-    instrumentor.instrument()
     instrumentor.instrument()
     try:
-        client(anthropic_message()).messages.create(**KW)
-        only_span(spans)
+        assert raw.create(**KW).parse().content[0].text == "b"
     finally:
         instrumentor.uninstrument()
-    assert _sdk_functions()[0] is anthropic.resources.messages.messages.Messages.create
-
-
-@pytest.mark.parametrize("is_async", [False, True])
-async def test_suppress_instrumentation_silences_every_span(spans, instrumented, is_async):
-    rec = Recorder()
-    c = client([anthropic_message(), anthropic_message_stream()], is_async=is_async, recorder=rec)
-    with suppress_instrumentation():
-        if is_async:
-            await c.messages.create(**KW)
-            async with c.messages.stream(**KW) as s:
-                await s.until_done()
-        else:
-            c.messages.create(**KW)
-            with c.messages.stream(**KW) as s:
-                s.until_done()
-    assert spans.get_finished_spans() == ()
-    assert all("traceparent" not in r.headers for r in rec.requests)
-    assert_all_ended()
-
-
-async def test_concurrent_async_streams_each_end_once(spans, instrumented):
-    c = client([anthropic_message_stream(f"text {i}", chunks=3) for i in range(5)], is_async=True)
-
-    async def one(i):
-        async with c.messages.stream(**KW) as stream:
-            return await stream.get_final_text()
-
-    texts = await asyncio.gather(*(one(i) for i in range(5)))
-    assert sorted(texts) == [f"text {i}" for i in range(5)]
-    finished = spans.get_finished_spans()
-    assert len(finished) == 5
-    assert {s.attributes[OUTCOME] for s in finished} == {Outcome.COMPLETED}
-    assert len({s.context.trace_id for s in finished}) == 5  # siblings do not nest
+    raw.create(**KW).parse()
+    scopes = [s.instrumentation_scope.name for s in spans.get_finished_spans()]
+    assert scopes == [THEIRS, OURS, THEIRS]  # one span per call; after uninstrument exactly the SDK's own again
     assert_all_ended()

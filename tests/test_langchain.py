@@ -31,7 +31,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 from support import wire
-from support.telemetry import EXPORTER, STARTS, assert_all_ended
+from support.telemetry import EXPORTER, STARTS, assert_all_ended, metric_points
 
 from otel_genai import semconv as gen_ai
 from otel_genai import task
@@ -408,6 +408,116 @@ async def test_one_client_span_per_http_call_with_openai_instrumentor(spans, han
     assert len(clients) == 1, tree()
     assert clients[0].instrumentation_scope.name == "otel_genai.instrumentation.openai"
     assert (clients[0].name, "ask") in tree()
+    ended_ok(handler)
+
+
+@pytest.fixture
+def anthropic_server():  # one per test: langchain-anthropic caches its httpx clients per base URL (and event loop)
+    from support.provider_server import provider
+
+    with provider() as server:
+        yield server
+
+
+def anthropic_chat_model(server, responses):
+    from langchain_anthropic import ChatAnthropic
+
+    server.reset()
+    server.push(*responses)
+    return ChatAnthropic(model="claude-test", anthropic_api_url=server.url, api_key="test", max_retries=0)
+
+
+@pytest.fixture
+def metered(instrumented):
+    """LangChain's and the provider instrumentors' metrics into one local reader (re-instruments LangChain)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from otel_genai.instrumentation.anthropic import AnthropicInstrumentor
+    from otel_genai.instrumentation.openai import OpenAIInstrumentor
+
+    reader = InMemoryMetricReader()
+    meters = MeterProvider(metric_readers=[reader])
+    instrumented.uninstrument()
+    instrumented.instrument(meter_provider=meters)
+    providers = {"openai": OpenAIInstrumentor(), "anthropic": AnthropicInstrumentor()}
+    yield reader, meters, providers
+    for instrumentor in providers.values():
+        instrumentor.uninstrument()
+    instrumented.uninstrument()
+    instrumented.instrument()
+
+
+def provider_model(name: str, anthropic_server, stream: bool):
+    if name == "openai":
+        if stream:
+            return openai_chat_model([wire.openai_chat_stream("Paris.", prompt_tokens=9, completion_tokens=2)])
+        return openai_chat_model([wire.openai_chat("Paris.", prompt_tokens=9, completion_tokens=2)])
+    if stream:
+        return anthropic_chat_model(anthropic_server, [wire.anthropic_message_stream("Paris.", input_tokens=9)])
+    return anthropic_chat_model(anthropic_server, [wire.anthropic_message("Paris.", input_tokens=9, output_tokens=2)])
+
+
+@pytest.mark.parametrize("in_graph", [False, True], ids=["direct", "in-node"])
+@pytest.mark.parametrize("mode", ["invoke", "astream"])
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize("provider_on", [False, True], ids=["langchain-only", "with-provider-instrumentor"])
+async def test_one_client_span_and_tokens_counted_once(
+    spans, metered, anthropic_server, monkeypatch, provider, provider_on, mode, in_graph
+):
+    """ChatOpenAI / ChatAnthropic: exactly one CLIENT span per HTTP call (the provider instrumentor's when it is on,
+    at the chat run's place in the tree, else LangChain's), carrying the usage; tokens counted once in the metric.
+    ChatAnthropic with LangChain's instrumentor alone: anthropic's own tracing off (see the next test)."""
+    reader, meters, providers = metered
+    if provider_on:
+        providers[provider].instrument(meter_provider=meters)
+    elif provider == "anthropic":
+        monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", "false")
+    model = provider_model(provider, anthropic_server, mode == "astream")
+    expected_tokens = {"input": 9, "output": 2 if provider == "openai" or mode == "invoke" else 5}
+
+    async def ask(state: State) -> dict:
+        if mode == "invoke":
+            return {"steps": [(await model.ainvoke("capital?")).content]}
+        return {"steps": ["".join([c.content async for c in model.astream("capital?")])]}
+
+    with tracer.start_as_current_span("caller"):
+        if in_graph:
+            graph = StateGraph(State)
+            graph.add_node("ask", ask)
+            graph.add_edge(START, "ask")
+            graph.add_edge("ask", END)
+            answer = (await graph.compile().ainvoke({"steps": [], "n": 0}))["steps"]
+        else:
+            answer = (await ask({"steps": [], "n": 0}))["steps"]
+    assert answer == ["Paris."]
+    clients = [s for s in EXPORTER.get_finished_spans() if s.kind == SpanKind.CLIENT]
+    assert len(clients) == 1, tree()
+    (client,) = clients
+    ours = "otel_genai.instrumentation." + (provider if provider_on else "langchain")
+    assert client.instrumentation_scope.name == ours
+    assert (client.name, "ask" if in_graph else "caller") in tree()
+    assert client.attributes[gen_ai.GEN_AI_USAGE_INPUT_TOKENS] == expected_tokens["input"]
+    assert client.attributes[gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS] == expected_tokens["output"]
+    points = metric_points(reader)["gen_ai.client.token.usage"]
+    by_type = {p.attributes[gen_ai.GEN_AI_TOKEN_TYPE]: p for p in points}
+    assert sorted(by_type) == ["input", "output"] and len(points) == 2
+    assert {t: (p.count, p.sum) for t, p in by_type.items()} == {t: (1, n) for t, n in expected_tokens.items()}
+    gc.collect()
+    assert_all_ended()
+
+
+def test_chat_anthropic_with_anthropics_own_tracing_warns_once(spans, handler, anthropic_server, caplog):
+    """anthropic >= 2.13 traces its own calls (default): with LangChain's instrumentor alone, one WARNING says that
+    each ChatAnthropic call then has two CLIENT spans, and how to get one."""
+    model = anthropic_chat_model(anthropic_server, [wire.anthropic_message("a"), wire.anthropic_message("b")])
+    with caplog.at_level("WARNING", logger="otel_genai"):
+        model.invoke("1")
+        model.invoke("2")
+    warnings = [r for r in caplog.records if "ANTHROPIC_OPEN_TELEMETRY=false" in r.getMessage()]
+    assert len(warnings) == 1 and "AnthropicInstrumentor" in warnings[0].getMessage()
+    scopes = sorted(s.instrumentation_scope.name for s in EXPORTER.get_finished_spans())
+    assert scopes == ["com.anthropic.sdk.python"] * 2 + ["otel_genai.instrumentation.langchain"] * 2
     ended_ok(handler)
 
 

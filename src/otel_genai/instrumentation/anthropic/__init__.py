@@ -1,8 +1,10 @@
 """OpenTelemetry instrumentation of the ``anthropic`` SDK: one ``chat {model}`` CLIENT span per Messages API call.
 
-Patched (sync and async clients): ``messages.create`` (stream or not) and ``messages.stream()`` (the stream
-manager: ``text_stream``, ``get_final_message()``, ``until_done()``, early ``with`` exit). Streams keep their type
-and attributes; every span ends exactly once through the engine (:mod:`otel_genai.lifecycle`).
+Patched (sync and async clients): ``messages.create`` (stream or not; also through ``with_raw_response`` and
+``with_streaming_response``, whose span ends with the body read by ``parse()``: langchain-anthropic sends every call
+that way) and ``messages.stream()`` (the stream manager: ``text_stream``, ``get_final_message()``, ``until_done()``,
+early ``with`` exit). Streams keep their type and attributes; every span ends exactly once through the engine
+(:mod:`otel_genai.lifecycle`).
 
 anthropic's own spans
 ---------------------
@@ -19,8 +21,8 @@ when the SDK's own tracing is off or the SDK is older) and *switch theirs off fo
   request's options: downstream services see our span as the parent, exactly as they saw theirs. A client whose
   own tracing is off (``ANTHROPIC_OPEN_TELEMETRY=false``, ``open_telemetry=False``) or that does not propagate
   gets no headers from us either, as before.
-* calls we do not trace (``messages.count_tokens``, ``messages.parse``, beta, batches, models, and the
-  ``with_raw_response`` / ``with_streaming_response`` variants) keep the SDK's own span: still one span per call.
+* calls we do not trace (``messages.count_tokens``, ``messages.parse``, beta, batches, models) keep the SDK's own
+  span: still one span per call.
 * inside ``suppress_instrumentation()`` the SDK's span is suppressed too, as every instrumentation's is.
 
 This is a per-call decision taken at request time, so clients created before ``instrument()`` are covered, the
@@ -29,7 +31,8 @@ is a private function of the SDK: when it is missing (older SDKs, which have no 
 wrapped.
 
 Layout: :mod:`.instrumentor` (the patch table), :mod:`.package` (supported versions), :mod:`.patch` (the wrappers),
-:mod:`.messages` (reading requests, responses and stream events).
+:mod:`.messages` (reading requests, responses and stream events); raw and streaming responses are handled as for
+OpenAI, by :mod:`otel_genai.instrumentation._stainless`.
 """
 
 from otel_genai.instrumentation.anthropic.instrumentor import AnthropicInstrumentor

@@ -31,6 +31,7 @@ from otel_genai.instrumentation._llm import (
     tool_call_response_part,
     tool_definition,
 )
+from otel_genai.instrumentation._stainless import unparsed
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ class MessagesObserver(LLMCallObserver):
                 block[3].add(text)
 
     def value(self, value: Any) -> None:
+        value = unparsed(value)
         if field(value, "type") != "message":
             return
         self.response_id = value.id

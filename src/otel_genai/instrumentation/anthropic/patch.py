@@ -28,12 +28,11 @@ from otel_genai.instrumentation._llm import (
     server_attributes,
     span_name,
 )
+from otel_genai.instrumentation._stainless import call_parked, parks
 from otel_genai.instrumentation.anthropic.messages import MessagesObserver
 from otel_genai.lifecycle import SpanRun, call_in_span, start_run, wrap_result
 
 logger = logging.getLogger(__name__)
-
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"  # set by with_raw_response / with_streaming_response
 
 PROVIDER = "anthropic"
 OPERATION = "chat"
@@ -100,20 +99,20 @@ def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _untraced(kwargs: dict[str, Any]) -> bool:
-    """Calls we leave to the SDK's own span: raw / streaming-response variants (their result is a raw response)."""
-    headers = kwargs.get("extra_headers")
-    return bool(headers) and RAW_RESPONSE_HEADER in headers
-
-
 # -- the wrappers ----------------------------------------------------------------------------------------------
 
 
 def create_wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """``Messages.create`` and ``AsyncMessages.create``: the engine ends the span when the result is consumed."""
-    if _untraced(kwargs):
-        return wrapped(*args, **kwargs)
-    return call_in_span(_start(telemetry, instance, kwargs, kwargs.get("stream") is True), wrapped, args, kwargs)
+    """``Messages.create`` and ``AsyncMessages.create``: the engine ends the span when the result is consumed.
+
+    Through ``with_raw_response`` / ``with_streaming_response`` (langchain-anthropic sends every call that way) the
+    result is a response object: the span waits for its ``parse()`` (see :mod:`~otel_genai.instrumentation._stainless`).
+    """
+    stream = kwargs.get("stream") is True
+    run = _start(telemetry, instance, kwargs, stream)
+    if run is not None and parks(kwargs, stream):
+        return call_parked(run, wrapped, args, kwargs)
+    return call_in_span(run, wrapped, args, kwargs)
 
 
 def stream_wrapper(manager_proxy: type) -> Any:
@@ -121,8 +120,6 @@ def stream_wrapper(manager_proxy: type) -> Any:
 
     def wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         manager = wrapped(*args, **kwargs)
-        if _untraced(kwargs):
-            return manager
         return manager_proxy(manager, lambda: _start(telemetry, instance, kwargs, True))
 
     return wrapper

@@ -21,7 +21,9 @@ oldest is evicted and ended as ``abandoned``. The map is empty once every run en
 traces makes no span of its own: it stands for its parent's span, and the provider's CLIENT span (which sees the
 wire: usage, response id) is the one, nested at the chat-model run's place (the node's or chain's span is current
 while the model runs, see :mod:`.streams`). Tokens are then counted once, by the provider's span. Other chat models
-get a ``chat {model}`` CLIENT span with what LangChain reports.
+get a ``chat {model}`` CLIENT span with what LangChain reports. anthropic >= 2.13 traces its own calls by default:
+without our Anthropic instrumentor (which switches that off for the calls it traces) a ChatAnthropic call would have
+two CLIENT spans, and one WARNING says so.
 """
 
 from __future__ import annotations
@@ -71,6 +73,25 @@ def provider_instrumented(provider: str | None) -> bool:
     return bool(instance is not None and getattr(instance, "_is_instrumented_by_opentelemetry", False))
 
 
+def _anthropic_traces_itself() -> bool:
+    """Whether anthropic (>= 2.13, which has ``start_api_call_span``) makes its own span per call: by default it does,
+    whenever a tracer provider is set, unless ``ANTHROPIC_OPEN_TELEMETRY=false``."""
+    import os
+    import sys
+
+    base_client = sys.modules.get("anthropic._base_client")
+    return hasattr(base_client, "start_api_call_span") and os.environ.get("ANTHROPIC_OPEN_TELEMETRY", "").lower() != (
+        "false"
+    )
+
+
+_DOUBLED_BY_ANTHROPIC = (
+    "otel-genai: anthropic's own tracing is on, so each ChatAnthropic call gets anthropic's span next to "
+    "otel-genai's 'chat' span (two CLIENT spans per call). Instrument AnthropicInstrumentor too (GenAIInstrumentor "
+    "and opentelemetry-instrument do) for one span that both agree on, or set ANTHROPIC_OPEN_TELEMETRY=false."
+)
+
+
 class StreamState:
     """Shared by a wrapped stream and its root run: whether the stream was dropped and collected unclosed."""
 
@@ -116,6 +137,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
         super().__init__()
         self.telemetry: Telemetry | None = telemetry
         self.max_runs = max_runs
+        self._warned_anthropic = False
         self._lock = threading.Lock()
         self._runs: OrderedDict[UUID, _Run] = OrderedDict()
 
@@ -359,9 +381,13 @@ class OTelCallbackHandler(BaseCallbackHandler):
         metadata = metadata or {}
         operation = gen_ai.CHAT if messages is not None else gen_ai.TEXT_COMPLETION
         span_name, provider, attrs, metric = shapes.model_request(serialized, metadata, kwargs, operation)
-        if parent is not None and provider_instrumented(provider):
-            self._start(run_id, parent, None, SpanKind.CLIENT, None, agent=parent.agent)  # the provider's span is it
+        if provider_instrumented(provider):  # the provider's span is the CLIENT span: this run stands for its parent
+            if parent is not None:
+                self._start(run_id, parent, None, SpanKind.CLIENT, None, agent=parent.agent)
             return
+        if provider == "anthropic" and not self._warned_anthropic and _anthropic_traces_itself():
+            self._warned_anthropic = True
+            logger.warning(_DOUBLED_BY_ANTHROPIC)
         observer = LLMCallObserver(telemetry, metric)
         if observer.capture:
             shapes.model_input(observer, messages, prompts)

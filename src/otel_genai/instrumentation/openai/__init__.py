@@ -11,7 +11,7 @@ every API shares), one module per API (:mod:`.chat`, :mod:`.responses`, :mod:`.e
 Patches are made on the resource *classes* when the application imports ``openai``, so clients created before
 ``instrument()`` are traced. A
 ``with_raw_response`` object the SDK cached before ``instrument()`` holds the unpatched bound method; a data
-descriptor on its class (:class:`~otel_genai.instrumentation.openai.patch.RawMethod`) resolves it through the
+descriptor on its class (:class:`~otel_genai.instrumentation._stainless.RawMethod`) resolves it through the
 patched class while instrumented. ``uninstrument()`` restores every class, and any bound method the SDK cached
 meanwhile passes straight through (the instrumentor's enabled guard).
 Stream helpers (``chat.completions.stream()``, ``responses.stream()``) close the HTTP response rather than the raw

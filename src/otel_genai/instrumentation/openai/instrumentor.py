@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from functools import partial
 
+from otel_genai.instrumentation._stainless import (
+    async_parse_wrapper,
+    async_response_close_wrapper,
+    parse_wrapper,
+    raw_methods,
+    response_close_wrapper,
+)
 from otel_genai.instrumentation.base import LibraryInstrumentor, Patch, Setup
 from otel_genai.instrumentation.openai import chat, embeddings, responses
 from otel_genai.instrumentation.openai.package import INSTRUMENTS
-from otel_genai.instrumentation.openai.patch import (
-    RawMethod,
-    async_helper_close_wrapper,
-    async_parse_wrapper,
-    async_response_close_wrapper,
-    call_wrapper,
-    helper_close_wrapper,
-    parse_wrapper,
-    response_close_wrapper,
-)
+from otel_genai.instrumentation.openai.patch import async_helper_close_wrapper, call_wrapper, helper_close_wrapper
 
 __all__ = ["OpenAIInstrumentor"]
 
@@ -79,27 +76,8 @@ RAW_RESPONSE_CLASSES = (
 
 
 def _raw_methods(module: str) -> Callable[[], None]:
-    """Put a :class:`RawMethod` on each ``*WithRawResponse`` / ``*WithStreamingResponse`` class of ``module`` (see
-    ``patch.RawMethod``); undo removes them. A class this SDK version lacks is skipped."""
-    added: list[tuple[type, str]] = []
-    for owner, cls_name, resource_attr, methods, (wrap_module, wrap_name) in RAW_RESPONSE_CLASSES:
-        if owner != module:
-            continue
-        cls = getattr(importlib.import_module(module), cls_name, None)
-        wrap = getattr(importlib.import_module(wrap_module), wrap_name, None)
-        if cls is None or wrap is None:
-            continue
-        for method in methods:
-            if method not in vars(cls):  # never shadow something the SDK itself defines on the class
-                setattr(cls, method, RawMethod(resource_attr, method, wrap))
-                added.append((cls, method))
-
-    def undo() -> None:
-        for cls, method in added:
-            if isinstance(vars(cls).get(method), RawMethod):
-                delattr(cls, method)
-
-    return undo
+    """The ``RawMethod`` descriptors of ``module``'s raw- and streaming-response classes (see ``_stainless``)."""
+    return raw_methods(module, tuple(row[1:] for row in RAW_RESPONSE_CLASSES if row[0] == module))
 
 
 class OpenAIInstrumentor(LibraryInstrumentor):
