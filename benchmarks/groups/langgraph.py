@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness import HttpxBench, sdk_provider
-
 OURS_INSTRUMENTOR = "otel_genai.instrumentation.langchain:LangChainInstrumentor"
 
 NOTE = (
@@ -137,108 +135,118 @@ def answer_stream(chunks: int) -> bytes:
     return head + _sse(_delta({"content": TOKEN})) * chunks + tail + b"data: [DONE]\n\n"
 
 
-class LangGraphBench(HttpxBench):
-    """``graph.invoke`` (chat) and ``graph.stream(stream_mode="messages")`` (stream) of the 3-node graph."""
+def bench_class() -> type:
+    """The bench class (harness imports the OTel SDK, so only inside a venv, never when run.py lists groups)."""
+    from harness import HttpxBench
 
-    LEAD = 0  # set in __init__: the items the stream yields before the answer's first content chunk
+    class LangGraphBench(HttpxBench):
+        """``graph.invoke`` (chat) and ``graph.stream(stream_mode="messages")`` (stream) of the 3-node graph."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.graph = self.build()
-        self.LEAD = self.lead()
+        LEAD = 0  # set in __init__: the items the stream yields before the answer's first content chunk
 
-    def connect(self) -> Any:
-        """ChatOpenAI over the openai SDK; the edge answers by the request's content (tool message or not)."""
-        import httpx
-        from langchain_openai import ChatOpenAI
+        def __init__(self) -> None:
+            super().__init__()
+            self.graph = self.build()
+            self.LEAD = self.lead()
 
-        bodies = {
-            (False, False): _completion({"content": None, "tool_calls": [_tool_call()]}, "tool_calls", _usage(71, 16)),
-            (False, True): _completion({"content": ANSWER}, "stop", _usage(112, 38)),
-            (True, False): tool_call_stream(),
-        }
-        json_headers = {"content-type": "application/json"}
-        stream_headers = {"content-type": "text/event-stream"}
+        def connect(self) -> Any:
+            """ChatOpenAI over the openai SDK; the edge answers by the request's content (tool message or not)."""
+            import httpx
+            from langchain_openai import ChatOpenAI
 
-        def handler(request: Any) -> Any:
-            sent = request.content.replace(b" ", b"")
-            stream, tool = b'"stream":true' in sent, b'"role":"tool"' in sent
+            bodies = {
+                (False, False): _completion(
+                    {"content": None, "tool_calls": [_tool_call()]}, "tool_calls", _usage(71, 16)
+                ),
+                (False, True): _completion({"content": ANSWER}, "stop", _usage(112, 38)),
+                (True, False): tool_call_stream(),
+            }
+            json_headers = {"content-type": "application/json"}
+            stream_headers = {"content-type": "text/event-stream"}
+
+            def handler(request: Any) -> Any:
+                sent = request.content.replace(b" ", b"")
+                stream, tool = b'"stream":true' in sent, b'"role":"tool"' in sent
+                if stream:
+                    body = self.body(self.chunks) if tool else bodies[True, False]
+                    return httpx.Response(200, headers=stream_headers, content=body)
+                return httpx.Response(200, headers=json_headers, content=bodies[False, tool])
+
+            http_client = httpx.Client(transport=httpx.MockTransport(handler))
+            return ChatOpenAI(
+                model=MODEL,
+                api_key="sk-bench",
+                base_url="http://127.0.0.1:9/v1",
+                max_retries=0,
+                stream_usage=True,
+                http_client=http_client,
+            )
+
+        def build(self) -> Any:
+            from langchain_core.tools import tool
+            from langgraph.graph import END, START, MessagesState, StateGraph
+            from langgraph.prebuilt import ToolNode
+
+            @tool
+            def lookup_city(city: str) -> str:
+                """Look up facts about a city."""
+                return TOOL_RESULT if city == "Paris" else "unknown city"
+
+            planner = self.client.bind_tools([lookup_city])
+            model = self.client
+
+            def plan(state: MessagesState) -> dict[str, Any]:
+                return {"messages": [planner.invoke(state["messages"])]}
+
+            def answer(state: MessagesState) -> dict[str, Any]:
+                return {"messages": [model.invoke(state["messages"])]}
+
+            graph = StateGraph(MessagesState)
+            graph.add_node("plan", plan)
+            graph.add_node("tools", ToolNode([lookup_city]))
+            graph.add_node("answer", answer)
+            graph.add_edge(START, "plan")
+            graph.add_edge("plan", "tools")
+            graph.add_edge("tools", "answer")
+            graph.add_edge("answer", END)
+            return graph.compile()
+
+        def lead(self) -> int:
+            """Index of the answer's first content chunk in the stream (checks the stream's items once)."""
+            self.chunks = 3
+            items = list(self.create(True))
+            tokens = [i for i, (msg, _meta) in enumerate(items) if msg.content == TOKEN]
+            if len(tokens) != 3 or tokens != list(range(tokens[0], tokens[0] + 3)):
+                raise RuntimeError(f"unexpected graph stream: {[type(m).__name__ for m, _ in items]}")
+            return tokens[0]
+
+        def single_body(self) -> bytes:
+            return b""  # not used: connect() serves its own bodies
+
+        def stream_body(self, chunks: int) -> bytes:
+            return answer_stream(chunks)
+
+        def create(self, stream: bool) -> Any:
+            inputs = {"messages": [("user", QUESTION)]}
             if stream:
-                body = self.body(self.chunks) if tool else bodies[True, False]
-                return httpx.Response(200, headers=stream_headers, content=body)
-            return httpx.Response(200, headers=json_headers, content=bodies[False, tool])
+                return self.graph.stream(inputs, stream_mode="messages")
+            return self.graph.invoke(inputs)
 
-        http_client = httpx.Client(transport=httpx.MockTransport(handler))
-        return ChatOpenAI(
-            model=MODEL,
-            api_key="sk-bench",
-            base_url="http://127.0.0.1:9/v1",
-            max_retries=0,
-            stream_usage=True,
-            http_client=http_client,
-        )
+        def answered(self, response: Any) -> bool:
+            messages = response["messages"]
+            return (
+                len(messages) == 4
+                and messages[1].tool_calls[0]["args"] == TOOL_ARGS
+                and messages[2].content == TOOL_RESULT
+                and messages[-1].content == ANSWER
+            )
 
-    def build(self) -> Any:
-        from langchain_core.tools import tool
-        from langgraph.graph import END, START, MessagesState, StateGraph
-        from langgraph.prebuilt import ToolNode
-
-        @tool
-        def lookup_city(city: str) -> str:
-            """Look up facts about a city."""
-            return TOOL_RESULT if city == "Paris" else "unknown city"
-
-        planner = self.client.bind_tools([lookup_city])
-        model = self.client
-
-        def plan(state: MessagesState) -> dict[str, Any]:
-            return {"messages": [planner.invoke(state["messages"])]}
-
-        def answer(state: MessagesState) -> dict[str, Any]:
-            return {"messages": [model.invoke(state["messages"])]}
-
-        graph = StateGraph(MessagesState)
-        graph.add_node("plan", plan)
-        graph.add_node("tools", ToolNode([lookup_city]))
-        graph.add_node("answer", answer)
-        graph.add_edge(START, "plan")
-        graph.add_edge("plan", "tools")
-        graph.add_edge("tools", "answer")
-        graph.add_edge("answer", END)
-        return graph.compile()
-
-    def lead(self) -> int:
-        """Index of the answer's first content chunk in the stream (checks the stream's items once)."""
-        self.chunks = 3
-        items = list(self.create(True))
-        tokens = [i for i, (msg, _meta) in enumerate(items) if msg.content == TOKEN]
-        if len(tokens) != 3 or tokens != list(range(tokens[0], tokens[0] + 3)):
-            raise RuntimeError(f"unexpected graph stream: {[type(m).__name__ for m, _ in items]}")
-        return tokens[0]
-
-    def single_body(self) -> bytes:
-        return b""  # not used: connect() serves its own bodies
-
-    def stream_body(self, chunks: int) -> bytes:
-        return answer_stream(chunks)
-
-    def create(self, stream: bool) -> Any:
-        inputs = {"messages": [("user", QUESTION)]}
-        if stream:
-            return self.graph.stream(inputs, stream_mode="messages")
-        return self.graph.invoke(inputs)
-
-    def answered(self, response: Any) -> bool:
-        messages = response["messages"]
-        return (
-            len(messages) == 4
-            and messages[1].tool_calls[0]["args"] == TOOL_ARGS
-            and messages[2].content == TOOL_RESULT
-            and messages[-1].content == ANSWER
-        )
+    return LangGraphBench
 
 
-def setup(kind: str) -> LangGraphBench:
+def setup(kind: str) -> Any:
+    from harness import sdk_provider
+
     tp = sdk_provider()
     if kind == "none":
         pass
@@ -260,4 +268,4 @@ def setup(kind: str) -> LangGraphBench:
         OfficialInstrumentor().instrument(tracer_provider=tp)
     else:
         raise ValueError(f"unknown langgraph instrumentation {kind!r}")
-    return LangGraphBench()
+    return bench_class()()
