@@ -12,6 +12,8 @@ import json
 from typing import Any
 
 OURS_INSTRUMENTOR = "otel_genai.instrumentation.langchain:LangChainInstrumentor"
+# Spans otel-genai records per graph run or stream (workflow, 3 nodes, tool, 2 chat): spans/call is 7, not 1.
+SPANS_PER_CALL = 7
 
 NOTE = (
     "A LangGraph StateGraph of 3 nodes, plan -> tools -> answer -> END: `plan` is ChatOpenAI with a bound @tool "
