@@ -132,6 +132,11 @@ class OTelCallbackHandler(BaseCallbackHandler):
 
     run_inline = True  # called in the run's own task, in order (never in an executor)
     raise_error = False
+    # Plain class attributes instead of BaseCallbackHandler's properties: LangChain reads one for every event it
+    # dispatches to every handler (once per streamed token), and a property is a Python call.
+    ignore_llm = ignore_chain = ignore_agent = ignore_retriever = ignore_chat_model = ignore_custom_event = False
+    ignore_retry = False
+    _token_run: Any = None  # the run id whose first token was seen last: its later tokens need nothing
 
     def __init__(self, telemetry: Telemetry, max_runs: int = 10_000) -> None:
         super().__init__()
@@ -395,6 +400,8 @@ class OTelCallbackHandler(BaseCallbackHandler):
         self._start(run_id, parent, span_name, SpanKind.CLIENT, attrs, observer, agent)
 
     def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+        if run_id is self._token_run:  # per token, only the first one matters (time to first chunk)
+            return
         entry = self._runs.get(run_id)
         run = entry.run if entry is not None else None
         if run is not None:
@@ -402,6 +409,7 @@ class OTelCallbackHandler(BaseCallbackHandler):
             if isinstance(observer, LLMCallObserver) and observer.first_chunk is None:
                 observer.stream = True
                 observer.on_item(token)
+        self._token_run = run_id  # run ids are never reused: skipping this run's later tokens is always right
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._guarded("on_llm_end", self._model_end, response, run_id)
