@@ -76,26 +76,33 @@ class GenerateContentObserver(LLMCallObserver):
     accumulated only while content capture is on (text pieces joined per part kind).
     """
 
-    __slots__ = ("_calls", "_outputs", "_reasons")
+    __slots__ = ("_calls", "_outputs", "_reasons", "_usage_metadata")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reasons: dict[int, Any] = {}
+        self._usage_metadata: Any = None  # the last usage_metadata seen (a stream's last chunk carries the totals)
         self._calls: set[int] = set()  # candidates that call a function (their STOP is a tool call)
         # candidate index -> [[kind, StreamedText | part]]; only while capturing a stream
         self._outputs: dict[int, list[list[Any]]] | None = {} if self.capture is not None and self.stream else None
 
     def chunk(self, response: Any) -> None:
-        response_id = getattr(response, "response_id", None)  # older SDKs lack some fields: getattr throughout
+        try:  # the fields of a GenerateContentResponse; runs per chunk, so plain attribute reads
+            response_id = response.response_id
+            model = response.model_version
+            usage = response.usage_metadata
+            candidates = response.candidates
+        except AttributeError:  # older SDKs lack some fields
+            response_id = getattr(response, "response_id", None)
+            model = getattr(response, "model_version", None)
+            usage = getattr(response, "usage_metadata", None)
+            candidates = getattr(response, "candidates", None)
         if response_id:
             self.response_id = response_id
-        model = getattr(response, "model_version", None)
         if model:
             self.response_model = model
-        usage = getattr(response, "usage_metadata", None)
         if usage is not None:
-            self._usage(usage)
-        candidates = getattr(response, "candidates", None)
+            self._usage_metadata = usage  # read once, when the span ends: the last one a chunk carried
         if candidates:
             for candidate in candidates:
                 self._candidate(candidate)
@@ -111,17 +118,24 @@ class GenerateContentObserver(LLMCallObserver):
             ]
 
     def _candidate(self, candidate: Any) -> None:
-        index = getattr(candidate, "index", None) or 0
-        reason = getattr(candidate, "finish_reason", None)
+        try:
+            index = candidate.index or 0
+            reason = candidate.finish_reason
+            content = candidate.content
+        except AttributeError:
+            index = getattr(candidate, "index", None) or 0
+            reason = getattr(candidate, "finish_reason", None)
+            content = getattr(candidate, "content", None)
         if reason is not None:
             self._reasons[index] = reason
-        parts = _parts(candidate)
+        parts = getattr(content, "parts", None) if content is not None else None
         if not parts:
             return
-        for p in parts:
-            if getattr(p, "function_call", None) is not None:
-                self._calls.add(index)
-                break
+        if index not in self._calls:
+            for p in parts:
+                if getattr(p, "function_call", None) is not None:
+                    self._calls.add(index)
+                    break
         outputs = self._outputs
         if outputs is not None:
             _accumulate(outputs.setdefault(index, []), parts)
@@ -149,6 +163,8 @@ class GenerateContentObserver(LLMCallObserver):
         return message("assistant", parts, self._finish_reason(index))
 
     def on_end(self, span: Span, error: BaseException | None) -> None:
+        if self._usage_metadata is not None:
+            self._usage(self._usage_metadata)
         if self._reasons:
             self.finish_reasons = [self._finish_reason(i) for i in sorted(self._reasons)]  # type: ignore[misc]
         if self._outputs:
