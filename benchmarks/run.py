@@ -578,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {', '.join(GROUPS)}")
     rounds = {g: args.rounds or (5 if args.quick else 150 if g == "decorators" else 40) for g in groups}
-    mem_chunks = 4_000 if args.quick else 100_000
+    mem_chunks = 1_000 if args.quick else 100_000
     cfgs = [c for c in configs() if c.group in groups and (is_ours(c.venv) or not args.here)]
 
     VENVS.mkdir(exist_ok=True)
