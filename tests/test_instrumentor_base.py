@@ -219,3 +219,55 @@ def test_no_warning_alone(caplog, monkeypatch):
         finally:
             ours.uninstrument()
     assert _neighbour_warnings(caplog) == []
+
+
+def test_no_deadlock_when_a_hook_fires_while_another_thread_imports(tmp_path):
+    """instrument() in one thread while another is executing one of the table's modules: the first thread's hook
+    must wait for that import without holding the lock the importing thread's own hooks need (found by the
+    toggling load test: sixteen threads making their first call while instrumentation flips)."""
+    package = tmp_path / "half_imported"
+    package.mkdir()
+    (package / "__init__.py").write_text("import threading\ninside_a = threading.Event()\ngo = threading.Event()\n")
+    (package / "a.py").write_text(
+        "import time\nfrom half_imported import go, inside_a\n"
+        "inside_a.set()\ngo.wait(10)\ntime.sleep(0.3)  # the other thread's hook is now waiting for this module\n"
+        "import half_imported.b  # fires the hook for b in this thread, mid-import of a\n"
+        "def f():\n    return 'f'\n"
+    )
+    (package / "b.py").write_text("def g():\n    return 'g'\n")
+    lines = _run(
+        f"""
+        import os, sys, threading
+        sys.path.insert(0, {str(tmp_path)!r})
+        import half_imported
+        from otel_genai.instrumentation.base import LibraryInstrumentor, Patch
+
+        def wrapper(telemetry, wrapped, instance, args, kwargs):
+            return "traced " + wrapped(*args, **kwargs)
+
+        class Half(LibraryInstrumentor):
+            entry_point = "half"
+            library = "half_imported"
+            instruments = ("wrapt >= 1.0",)
+
+            def patches(self):
+                # b's hook is registered first (b is not imported yet); a's fires at once, a being in sys.modules
+                return [Patch("half_imported.b", "g", wrapper), Patch("half_imported.a", "f", wrapper)]
+
+        importer = threading.Thread(target=lambda: __import__("half_imported.a"), daemon=True)
+        importer.start()
+        half_imported.inside_a.wait(10)
+        instrumenting = threading.Thread(target=Half().instrument, daemon=True)
+        instrumenting.start()
+        half_imported.go.set()
+        importer.join(10)
+        instrumenting.join(10)
+        if importer.is_alive() or instrumenting.is_alive():
+            print("deadlocked", flush=True)
+            os._exit(0)  # the import lock is held for good: importing a here would hang too
+        print("False")
+        from half_imported import a, b
+        print(a.f(), "/", b.g())
+        """
+    )
+    assert lines == ["False", "traced f / traced g"]

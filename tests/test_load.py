@@ -120,8 +120,13 @@ def test_sixteen_threads_share_a_client_while_instrumentation_toggles():
 
     def stream(seed: int) -> None:
         rng = random.Random(seed)
+        deadline = time.monotonic() + 30
+        rounds = 0
         try:
-            for _ in range(15):
+            # At least 15 streams each, and on until the toggler has flipped often enough: on a slow 2-core
+            # machine 16 workers can finish 15 rounds before the toggler gets its sixth turn.
+            while rounds < 15 or (toggles[0] <= 10 and time.monotonic() < deadline):
+                rounds += 1
                 chunks = client.chat.completions.create(
                     model="m", messages=[{"role": "user", "content": "hi"}], stream=True
                 )

@@ -112,9 +112,10 @@ class LibraryInstrumentor(BaseInstrumentor):
         wrapt.register_post_import_hook(lambda module: self._apply(generation), self.library)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        self._generation = None
-        self.telemetry = None
-        undo, self._undo = self._undo, []
+        with _LOCK:  # atomic with a table being applied in another thread: each step is undone or never applied
+            self._generation = None
+            self.telemetry = None
+            undo, self._undo = self._undo, []
         for step in reversed(undo):
             try:
                 step()
@@ -126,8 +127,10 @@ class LibraryInstrumentor(BaseInstrumentor):
     def _apply(self, generation: object) -> None:
         """Apply the table (from the library's post-import hook): never raises into the application's import.
 
-        Each step waits for its own module: a library that imports its API modules lazily (openai's resources) is
-        not made to import them by us (start-up), and they are patched when the app first uses them.
+        Each step waits for its own module (``Patch.module``, ``Setup.module``): a library that imports its API
+        modules lazily (openai's resources) is not made to import them by us (start-up), and they are patched when
+        the app first uses them. A step in an optional companion package (LangGraph's part of the LangChain table)
+        is applied if and when the app imports it.
         """
         if generation is not self._generation:
             return  # uninstrumented (or instrumented again) since this hook was registered
@@ -136,15 +139,31 @@ class LibraryInstrumentor(BaseInstrumentor):
         except Exception:
             logger.warning("otel-genai: %s could not be instrumented", self.library, exc_info=True)
             return
-        by_module: dict[str | None, list[Patch | Setup]] = {}
+        by_module: dict[str, list[Patch | Setup]] = {}
         for step in table:
-            by_module.setdefault(step.module, []).append(step)
-        self._apply_steps(generation, by_module.pop(None, []))
+            by_module.setdefault(step.module or self.library, []).append(step)
+        self._apply_steps(generation, self.library, by_module.pop(self.library, []))
         for module, steps in by_module.items():
-            self._apply_on_import(generation, module, steps)  # type: ignore[arg-type]
+            self._apply_on_import(generation, module, steps)
         self.check_neighbours()
 
-    def _apply_steps(self, generation: object, steps: Sequence[Patch | Setup]) -> None:
+    def _apply_on_import(self, generation: object, module: str, steps: Sequence[Patch | Setup]) -> None:
+        wrapt.register_post_import_hook(lambda _module: self._apply_steps(generation, module, steps), module)
+
+    def _apply_steps(self, generation: object, module: str, steps: Sequence[Patch | Setup]) -> None:
+        """Apply ``steps`` (all waiting for ``module``) unless this ``instrument()`` is over.
+
+        The module is imported *before* the lock is taken: the hook may fire in one thread while another is still
+        executing that module (it is in ``sys.modules`` from the start), and the import then waits for that thread,
+        which may itself be about to run one of our hooks. Waiting for an import while holding the lock deadlocks
+        (the toggling load test found it). Under the lock only attributes are set, and setups import nothing the
+        library has not imported already.
+        """
+        try:
+            importlib.import_module(module)
+        except Exception:
+            logger.warning("otel-genai: %s: could not import %s", self.library, module, exc_info=True)
+            return
         with _LOCK:
             if generation is not self._generation:
                 return  # uninstrumented (or instrumented again) since this hook was registered
@@ -157,17 +176,8 @@ class LibraryInstrumentor(BaseInstrumentor):
                 if undo is not None:
                     self._undo.append(undo)
 
-    def when_imported(self, module: str, steps: Sequence[Patch | Setup]) -> Setup:
-        """A step that applies ``steps`` when the app imports ``module`` (at once if it has), for this
-        ``instrument()`` only: for the parts of a table that live in an optional companion package (LangGraph's)."""
-
-        return Setup(f"when {module} is imported", lambda: self._apply_on_import(self._generation, module, steps))
-
-    def _apply_on_import(self, generation: object, module: str, steps: Sequence[Patch | Setup]) -> None:
-        wrapt.register_post_import_hook(lambda _module: self._apply_steps(generation, steps), module)
-
     def _wrap(self, patch: Patch) -> Callable[[], None] | None:
-        module = importlib.import_module(patch.module)
+        module = sys.modules[patch.module]  # imported by _apply_steps
         path, _, name = patch.target.rpartition(".")
         owner = module
         for part in path.split(".") if path else ():
@@ -254,7 +264,7 @@ class LibraryInstrumentor(BaseInstrumentor):
         return found
 
 
-_LOCK = threading.RLock()  # reentrant: applying one table may import another instrumented library
+_LOCK = threading.RLock()  # guards each instrumentor's generation and undo list; never held across an import
 _WARNED: set[tuple[str, str]] = set()
 _ENTRY_POINTS: list[tuple[Any, str, str]] | None = None
 

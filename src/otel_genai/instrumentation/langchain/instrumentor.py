@@ -72,14 +72,10 @@ class LangChainInstrumentor(LibraryInstrumentor):
             Patch("langchain_core.callbacks.base", "BaseCallbackManager.__init__", self._add_handler),
             Patch("langchain_core.runnables.config", "_set_config_context", context_hook),
             *streams,
-            self.when_imported(
-                "langgraph._internal._runnable",
-                [Patch("langgraph._internal._runnable", "_set_config_context", context_hook)],
-            ),
-            self.when_imported("langgraph.pregel.main", graph_streams),
-            self.when_imported(
-                "langgraph.checkpoint.base", [Setup("checkpointers", lambda: instrument_checkpointers(self))]
-            ),
+            # LangGraph's part: applied if and when the app imports langgraph (each step waits for its module)
+            Patch("langgraph._internal._runnable", "_set_config_context", context_hook),
+            *graph_streams,
+            Setup("checkpointers", lambda: instrument_checkpointers(self), "langgraph.checkpoint.base"),
         ]
 
     def _use_handler(self, handler: Any) -> Callable[[], None]:
