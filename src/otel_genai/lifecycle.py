@@ -60,7 +60,7 @@ __all__ = [
     "context_attributes",
     "error_type",
     "iterate_in_run",
-    "own_async_generator",
+    "owned_first_step",
     "start_run",
     "wrap_result",
 ]
@@ -313,7 +313,6 @@ def wrap_result(run: SpanRun, result: Any) -> Any:
         if kind is _GENERATOR:
             return _traced_generator(run, result)
         if kind is _ASYNC_GENERATOR:
-            own_async_generator(result)
             return _traced_async_generator(run, result)
         if kind is _COROUTINE:
             return _traced_coroutine(run, result)
@@ -465,14 +464,14 @@ def _traced_generator(run: SpanRun, gen: Any) -> Any:
 async def _traced_async_generator(run: SpanRun, agen: Any) -> Any:
     """The async twin of :func:`_traced_generator`: no await of its own between items, so nothing is buffered.
 
-    Only this wrapper is known to the event loop (see :func:`_init_hooks`): the loop's ``shutdown_asyncgens()`` or
+    Only this wrapper is known to the event loop (see :func:`owned_first_step`): the loop's ``shutdown_asyncgens()`` or
     its finalizer for a dropped generator closes the wrapper, which closes ``agen``, once, awaiting its cleanup in
     the span: the outcome is then ``stopped_early``, as for ``aclose()``. A wrapper collected together with its run
     (a reference cycle) or after its loop closed ends ``abandoned``; any cleanup its loop still runs comes after.
     """
     ctx = run.private_context()
     step = ctx.run
-    op, arg = agen.asend, None
+    op, arg = owned_first_step, agen
     try:
         while True:
             try:
@@ -544,44 +543,74 @@ def _iterate_in(run: SpanRun, step: Callable[..., Any], forward: Callable[[], An
 def _aiterate(run: SpanRun, forward: Callable[[], Any]) -> Any:
     """The async twin of :func:`_iterate`; each step of the stream's ``__anext__`` runs in the private context.
 
-    Its event-loop hooks are initialised as unset, so a dropped proxy closes this generator at once, as a sync
-    generator would be, instead of through an ``aclose()`` task the event loop would schedule later: it awaits
-    nothing when closed at its ``yield``, and the span is then ended as abandoned when the run is collected.
+    It is started at once without event-loop hooks (:func:`_start_unhooked`), so a dropped proxy closes this
+    generator at once, as a sync generator would be, instead of through an ``aclose()`` task the event loop would
+    schedule later: it awaits nothing when closed at its ``yield``, and the span is then ended as abandoned when the
+    run is collected.
     """
     items = _aiterate_in(run, run.private_context(), forward)
-    _init_hooks(items, None)
+    _start_unhooked(items)
     return items
 
 
-def _init_hooks(agen: Any, finalizer: Callable[[Any], None] | None) -> None:
-    """Initialise ``agen``'s event-loop hooks now, as no ``firstiter`` and the given ``finalizer``.
+def _start_unhooked(agen: Any) -> None:
+    """Run ``agen`` (one of the engine's, whose body begins with a bare ``yield``) to that ``yield``, hookless.
 
-    An async generator takes the running thread's hooks when it is first stepped: ``firstiter`` registers it with
-    the event loop (whose ``shutdown_asyncgens()`` then closes it) and ``finalizer`` is what garbage collection
-    calls instead of closing it. A generator the engine iterates itself must not be known to the loop: the loop
-    would close it concurrently with the wrapper that owns it. Its first ``__anext__()`` object is made here,
-    with the hooks swapped for that one call, and discarded unrun (the generator does not start). A generator
-    already stepped before it reached the engine keeps the hooks it took then.
+    An async generator takes the running thread's event-loop hooks when it is first stepped: ``firstiter``
+    registers it with the loop (whose ``shutdown_asyncgens()`` then closes it) and ``finalizer`` is what garbage
+    collection calls instead of closing it. The engine's own per-item loop takes neither. Equivalent to::
+
+        hooks = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(None, None)
+        try:
+            agen.asend(None).send(None)  # raises StopIteration at the first yield: nothing awaits
+        except StopIteration:
+            pass
+        finally:
+            sys.set_asyncgen_hooks(*hooks)
+
+    Stepping it, rather than making its first ``__anext__()`` and dropping it unrun, leaves no step never
+    awaited (Python 3.13 warns about each: "coroutine method 'asend' ... was never awaited").
     """
-    firstiter, old_finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
-    if firstiter is None and old_finalizer is finalizer:
-        agen.__anext__()
-        return
-    sys.set_asyncgen_hooks(None, finalizer)
+    firstiter, finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
+    hooked = firstiter is not None or finalizer is not None
+    if hooked:
+        sys.set_asyncgen_hooks(None, None)
     try:
-        agen.__anext__()
+        agen.asend(None).send(None)
+    except StopIteration:
+        pass
     finally:
-        sys.set_asyncgen_hooks(firstiter, old_finalizer)
+        if hooked:
+            sys.set_asyncgen_hooks(firstiter, finalizer)
 
 
-def own_async_generator(agen: Any) -> None:
-    """Make the caller, not the event loop, the one that closes ``agen`` (an async generator not yet stepped).
+def owned_first_step(agen: Any) -> Any:
+    """``agen.asend(None)`` for an async generator not yet stepped, made so that its wrapper owns closing it.
 
-    For an instrumentation that wraps a user's async generator in one of its own: the loop's
-    ``shutdown_asyncgens()`` and garbage collection then close only the wrapper, which closes ``agen``, once (the
-    two closed concurrently fail with "aclose(): asynchronous generator is already running").
+    For an instrumentation that wraps a user's async generator in one of its own: the wrapper makes its first step
+    of ``agen`` with this. The event loop then knows only the wrapper: its ``shutdown_asyncgens()`` and garbage
+    collection close the wrapper, which closes ``agen``, once (the two closed concurrently fail with "aclose():
+    asynchronous generator is already running"). Equivalent to::
+
+        hooks = sys.get_asyncgen_hooks()
+        sys.set_asyncgen_hooks(None, _left_to_wrapper)  # no firstiter; a finalizer that does nothing
+        try:
+            return agen.asend(None)  # the hooks are taken here, when the step is made, not when awaited
+        finally:
+            sys.set_asyncgen_hooks(*hooks)
+
+    A generator already stepped before it reached the wrapper keeps the hooks it took then. Made at the wrapper's
+    first step rather than when wrapping, so a wrapper never iterated makes no step (an unawaited one warns).
     """
-    _init_hooks(agen, _left_to_wrapper)
+    firstiter, finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
+    if firstiter is None and finalizer is _left_to_wrapper:
+        return agen.asend(None)
+    sys.set_asyncgen_hooks(None, _left_to_wrapper)
+    try:
+        return agen.asend(None)
+    finally:
+        sys.set_asyncgen_hooks(firstiter, finalizer)
 
 
 def _left_to_wrapper(agen: Any) -> None:
@@ -596,6 +625,7 @@ def _left_to_wrapper(agen: Any) -> None:
 async def _aiterate_in(run: SpanRun, ctx: contextvars.Context, forward: Callable[[], Any]) -> Any:
     step = ctx.run
     on_item = run.on_item
+    yield None  # where _start_unhooked leaves it: the consumer's first __anext__() resumes here
     while True:
         try:
             awaiting = forward().__await__()

@@ -35,7 +35,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_genai.instrumentation._llm import Telemetry
 from otel_genai.instrumentation.langchain.callbacks import STREAM_KEY, OTelCallbackHandler, StreamState
-from otel_genai.lifecycle import call_in_context, own_async_generator
+from otel_genai.lifecycle import call_in_context, owned_first_step
 
 __all__ = ["config_context_wrapper", "stream_wrapper"]
 
@@ -58,8 +58,7 @@ def stream_wrapper(telemetry: Telemetry, wrapped: Any, instance: Any, args: tupl
         if isinstance(result, types.GeneratorType):
             return _watched(result, state)
         if isinstance(result, types.AsyncGeneratorType):
-            own_async_generator(result)  # only our wrapper is known to the event loop; it closes this
-            return _awatched(result, state)
+            return _awatched(result, state)  # only our wrapper is known to the event loop; it closes this
     except Exception:
         logger.debug("otel-genai: watching a langchain stream failed", exc_info=True)
     return result
@@ -100,7 +99,7 @@ def _awatched(agen: Any, state: StreamState) -> Any:
 
 
 async def _awatch(agen: Any, state: StreamState, ref: list[Any]) -> Any:
-    op, arg = agen.asend, None
+    op, arg = owned_first_step, agen
     while True:
         try:
             item = await op(arg)
