@@ -13,6 +13,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import StatusCode
+from support.streams import Countdown
 from support.telemetry import assert_all_ended
 
 from otel_genai import Outcome, agent, task, tool, using_attributes, workflow
@@ -236,29 +237,13 @@ def test_sync_def_returning_async_generator_like_agno_arun(spans):
 
 
 def test_async_def_returning_async_iterator_keeps_span_open_until_consumed(spans):
-    class Chunks:
-        def __init__(self, n):
-            self.n, self.closed = n, False
-
-        def __aiter__(self):
-            return self
-
-        async def __anext__(self):
-            if self.n == 0:
-                raise StopAsyncIteration
-            self.n -= 1
-            return self.n
-
-        async def aclose(self):
-            self.closed = True
-
     @task
     async def open_stream():
-        return Chunks(3)
+        return Countdown(3)
 
     async def main():
         stream = await open_stream()
-        assert isinstance(stream, Chunks)  # the proxy keeps isinstance and attributes
+        assert isinstance(stream, Countdown)  # the proxy keeps isinstance and attributes
         assert stream.n == 3
         assert not spans.get_finished_spans()
         return [x async for x in stream]
@@ -324,20 +309,9 @@ def test_iterator_proxy_mixes_next_for_and_break(spans):
 
 
 def test_async_iterator_proxy_dropped_mid_stream_ends_at_collection(spans):
-    class Chunks:
-        def __init__(self):
-            self.n = 3
-
-        def __aiter__(self):
-            return self
-
-        async def __anext__(self):
-            self.n -= 1
-            return self.n
-
     @task
     def open_stream():
-        return Chunks()
+        return Countdown(3)
 
     async def main():
         stream = open_stream()

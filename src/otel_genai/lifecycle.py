@@ -553,36 +553,44 @@ def _aiterate(run: SpanRun, forward: Callable[[], Any]) -> Any:
     return items
 
 
-def _start_unhooked(agen: Any) -> None:
-    """Run ``agen`` (one of the engine's, whose body begins with a bare ``yield``) to that ``yield``, hookless.
+def _first_step(agen: Any, finalizer: Callable[[Any], None] | None) -> Any:
+    """``agen.asend(None)``, made under the event-loop hooks ``(None, finalizer)``: the one place hooks are chosen.
 
-    An async generator takes the running thread's event-loop hooks when it is first stepped: ``firstiter``
-    registers it with the loop (whose ``shutdown_asyncgens()`` then closes it) and ``finalizer`` is what garbage
-    collection calls instead of closing it. The engine's own per-item loop takes neither. Equivalent to::
+    An async generator takes the running thread's event-loop hooks when its first step is *made* (not awaited):
+    ``firstiter`` registers it with the loop (whose ``shutdown_asyncgens()`` then closes it) and ``finalizer`` is
+    what garbage collection calls instead of closing it. A generator the engine drives must not be known to the
+    loop, which would close it concurrently with the wrapper that owns it. Equivalent to::
 
         hooks = sys.get_asyncgen_hooks()
-        sys.set_asyncgen_hooks(None, None)
+        sys.set_asyncgen_hooks(None, finalizer)
         try:
-            agen.asend(None).send(None)  # raises StopIteration at the first yield: nothing awaits
-        except StopIteration:
-            pass
+            return agen.asend(None)
         finally:
             sys.set_asyncgen_hooks(*hooks)
 
-    Stepping it, rather than making its first ``__anext__()`` and dropping it unrun, leaves no step never
-    awaited (Python 3.13 warns about each: "coroutine method 'asend' ... was never awaited").
+    A generator already stepped keeps the hooks it took then. The step made must be used: Python 3.13 warns about
+    one dropped unrun ("coroutine method 'asend' ... was never awaited").
     """
-    firstiter, finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
-    hooked = firstiter is not None or finalizer is not None
-    if hooked:
-        sys.set_asyncgen_hooks(None, None)
+    firstiter, old_finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
+    if firstiter is None and old_finalizer is finalizer:
+        return agen.asend(None)
+    sys.set_asyncgen_hooks(None, finalizer)
     try:
-        agen.asend(None).send(None)
+        return agen.asend(None)
+    finally:
+        sys.set_asyncgen_hooks(firstiter, old_finalizer)
+
+
+def _start_unhooked(agen: Any) -> None:
+    """Run ``agen`` (one of the engine's, whose body begins with a bare ``yield``) to that ``yield``, with no hooks.
+
+    Equivalent to ``_first_step(agen, None).send(None)``, which raises StopIteration at that ``yield`` (nothing is
+    awaited before it). Garbage collection then closes the generator at once, as a sync one.
+    """
+    try:
+        _first_step(agen, None).send(None)
     except StopIteration:
         pass
-    finally:
-        if hooked:
-            sys.set_asyncgen_hooks(firstiter, finalizer)
 
 
 def owned_first_step(agen: Any) -> Any:
@@ -591,26 +599,11 @@ def owned_first_step(agen: Any) -> Any:
     For an instrumentation that wraps a user's async generator in one of its own: the wrapper makes its first step
     of ``agen`` with this. The event loop then knows only the wrapper: its ``shutdown_asyncgens()`` and garbage
     collection close the wrapper, which closes ``agen``, once (the two closed concurrently fail with "aclose():
-    asynchronous generator is already running"). Equivalent to::
-
-        hooks = sys.get_asyncgen_hooks()
-        sys.set_asyncgen_hooks(None, _left_to_wrapper)  # no firstiter; a finalizer that does nothing
-        try:
-            return agen.asend(None)  # the hooks are taken here, when the step is made, not when awaited
-        finally:
-            sys.set_asyncgen_hooks(*hooks)
-
-    A generator already stepped before it reached the wrapper keeps the hooks it took then. Made at the wrapper's
-    first step rather than when wrapping, so a wrapper never iterated makes no step (an unawaited one warns).
+    asynchronous generator is already running"). Equivalent to ``_first_step(agen, _left_to_wrapper)``: no
+    ``firstiter``, and a finalizer that does nothing. Made at the wrapper's first step rather than when wrapping,
+    so a wrapper never iterated makes no step.
     """
-    firstiter, finalizer = sys.get_asyncgen_hooks()  # per thread: nothing else sees the change below
-    if firstiter is None and finalizer is _left_to_wrapper:
-        return agen.asend(None)
-    sys.set_asyncgen_hooks(None, _left_to_wrapper)
-    try:
-        return agen.asend(None)
-    finally:
-        sys.set_asyncgen_hooks(firstiter, finalizer)
+    return _first_step(agen, _left_to_wrapper)
 
 
 def _left_to_wrapper(agen: Any) -> None:

@@ -851,38 +851,14 @@ def test_engine_async_shapes_leave_no_step_unawaited():
     """Every async shape the engine returns, read fully, stopped early, never read and dropped: each span ends once,
     and no step of an async generator is left unawaited (the autouse fixture fails on Python 3.13's warning)."""
     exporter = instrumented()
+    from support.streams import Countdown, DualCountdown
+
     import otel_genai
 
     @otel_genai.task
     async def numbers(n):
         for i in range(n):
             yield i
-
-    class Countdown:  # an async iterator object, as SDK streams are
-        def __init__(self, n):
-            self.n = n
-
-        def __aiter__(self):
-            return self
-
-        async def __anext__(self):
-            if self.n == 0:
-                raise StopAsyncIteration
-            self.n -= 1
-            return self.n
-
-        async def aclose(self):
-            self.n = 0
-
-    class DualCountdown(Countdown):  # both protocols, as LiteLLM's stream
-        def __iter__(self):
-            return self
-
-        def __next__(self):
-            if self.n == 0:
-                raise StopIteration
-            self.n -= 1
-            return self.n
 
     countdown = otel_genai.task(name="countdown")(lambda n: Countdown(n))
     dual = otel_genai.task(name="dual")(lambda n: DualCountdown(n))
